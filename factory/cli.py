@@ -1,0 +1,368 @@
+"""The `factory` command. The only module that prints: library code logs and raises.
+
+    factory init [PATH]                       make a workspace
+    factory extract notes PATH                sync Markdown notes into the store (incremental)
+    factory check                             run the checks on pending samples
+    factory status | ls | show ID | jobs      look at the store
+    factory approve|reject IDS or --filters   review headlessly
+    factory freeze NAME                       approved samples -> immutable version NAME@vN
+    factory versions | verify REF | export REF
+    factory demo [DIR]                        all of the above on bundled example notes
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from factory.errors import FactoryError
+from factory.progress import Progress as ProgressCallback
+from factory.sample import STATUSES
+from factory.store import SampleFilter
+from factory.workspace import Workspace, find_workspace, init_workspace
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Turn notes, open datasets and API models into reviewed, versioned SFT datasets.")
+extract_app = typer.Typer(no_args_is_help=True, help="Extract samples from a source into the store.")
+app.add_typer(extract_app, name="extract")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+_state: dict[str, Any] = {"workspace": None}
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WaitFlag = Annotated[bool, typer.Option("--wait", help="Wait for a running job instead of stopping.")]
+
+
+@app.callback()
+def _global(
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace folder "
+                         "(default: $FACTORY_WORKSPACE, else the nearest folder with .factory/ upwards).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    _state["workspace"] = workspace
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_time=False, show_path=False, markup=False)],
+                        force=True)
+
+
+def _ws() -> Workspace:
+    return find_workspace(_state["workspace"])
+
+
+def _reviewer(name: str | None) -> str:
+    return name or os.environ.get("FACTORY_REVIEWER") or getpass.getuser()
+
+
+def _print_json(value: Any) -> None:
+    out.file.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[ProgressCallback]:
+    """A progress bar on stderr; yields the (done, total) callback library code calls."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+# -- workspace and sources -----------------------------------------------------------------
+@app.command()
+def init(path: Annotated[Path, typer.Argument(help="Folder to make a workspace in.")] = Path(".")) -> None:
+    """Create a workspace: .factory/ with the store, config.toml and versions/."""
+    ws = init_workspace(path)
+    out.print(f"workspace ready at {ws.root} (config: {ws.config_path.relative_to(ws.root)})")
+
+
+@extract_app.command("notes")
+def extract_notes_cmd(path: Annotated[Path, typer.Argument(help="A folder of .md notes, or one note.")],
+                      wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
+    """Extract question-answer pairs from Markdown notes; unchanged notes are skipped."""
+    from factory.ingest import extract_notes
+
+    ws = _ws()
+    with _progress("extracting notes") as progress:
+        job = extract_notes(ws, path, wait=wait, progress=progress)
+    if as_json:
+        return _print_json(job.model_dump())
+    out.print(f"notes: {job.added} added, {job.updated} updated, {job.retired} retired, "
+              f"{job.skipped} unchanged notes skipped, {job.errors} bad files (job {job.id})")
+
+
+@app.command()
+def check(all_pending: Annotated[bool, typer.Option("--all", help="Re-check every pending sample.")] = False,
+          wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
+    """Run the checks on pending samples; findings of severity `reject` reject the sample."""
+    from factory.checking import check_pending
+
+    with _progress("checking") as progress:
+        summary = check_pending(_ws(), recheck=all_pending, wait=wait, progress=progress)
+    if as_json:
+        return _print_json(summary.__dict__)
+    out.print(f"checked {summary.checked}: {summary.rejected} rejected, {summary.warned} with warnings")
+    for code, n in sorted(summary.by_reason.items()):
+        out.print(f"  {code}: {n}")
+
+
+# -- looking at the store ------------------------------------------------------------------
+@app.command()
+def status(as_json: JsonFlag = False) -> None:
+    """Counts by status, source, language and reason code."""
+    with _ws().open_store() as store:
+        stats = store.stats()
+    if as_json:
+        return _print_json(stats)
+    out.print(f"{stats['total']} samples ({stats['retired']} retired, {stats['unchecked']} not checked yet)")
+    for title, key in (("status", "by_status"), ("source", "by_source"), ("language", "by_lang"),
+                       ("reason", "by_reason")):
+        if stats[key]:
+            out.print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+
+
+def _filter(status: str | None, reason: str | None, source: str | None, lang: str | None = None,
+            text: str | None = None, no_findings: bool = False) -> SampleFilter:
+    if status and status not in STATUSES:
+        raise FactoryError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+    return SampleFilter(status=status, reason=reason, source_kind=source, lang=lang, text=text,
+                        no_findings=no_findings)
+
+
+StatusOpt = Annotated[Optional[str], typer.Option("--status", help="pending, approved or rejected.")]
+ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="A finding's reason code.")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Source kind, e.g. notes.")]
+LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language code, e.g. zh.")]
+
+
+@app.command("ls")
+def list_samples(status: StatusOpt = None, reason: ReasonOpt = None, source: SourceOpt = None, lang: LangOpt = None,
+                 text: Annotated[Optional[str], typer.Option("--text", help="Substring search.")] = None,
+                 limit: Annotated[int, typer.Option(help="At most this many (0: all).")] = 50,
+                 as_json: JsonFlag = False) -> None:
+    """List samples with their findings (JSON lines with the full record under --json)."""
+    flt = _filter(status, reason, source, lang, text)
+    with _ws().open_store() as store:
+        total = store.count(flt)
+        samples = store.samples(flt, limit=limit or None)
+    if as_json:
+        for s in samples:
+            out.file.write(s.model_dump_json() + "\n")
+        return
+    table = Table(show_lines=False, expand=True)
+    for column in ("id", "status", "lang", "instruction", "findings"):
+        table.add_column(column, overflow="fold", ratio=4 if column == "instruction" else None)
+    for s in samples:
+        table.add_row(s.id, s.status, s.lang or "", escape(s.instruction[:120]),
+                      ", ".join(f.code for f in s.findings))
+    out.print(table)
+    if total > len(samples):
+        out.print(f"{len(samples)} of {total} shown; use --limit 0 for all")
+
+
+def _resolve_ids(store: Any, ids: list[str]) -> list[str]:
+    resolved = []
+    for given in ids:
+        matches = store.find_ids(given)
+        if given in matches:
+            resolved.append(given)
+        elif len(matches) == 1:
+            resolved.append(matches[0])
+        else:
+            raise FactoryError(f"{given}: " + ("no such sample" if not matches else "ambiguous id prefix"))
+    return resolved
+
+
+@app.command()
+def show(sample_id: str, as_json: JsonFlag = False) -> None:
+    """One sample with its source, findings and full history."""
+    with _ws().open_store() as store:
+        (sample_id,) = _resolve_ids(store, [sample_id])
+        sample, history = store.get(sample_id), store.history(sample_id)
+    if as_json:
+        return _print_json({"sample": sample.model_dump(), "history": [h.model_dump() for h in history]})
+    out.print(f"[bold]{sample.id}[/] {sample.status} rev {sample.revision} lang {sample.lang} "
+              f"from {escape(sample.source.uri)} {escape(json.dumps(sample.source.locator, ensure_ascii=False))}")
+    out.print("[bold]instruction[/]", escape(sample.instruction))
+    if sample.input:
+        out.print("[bold]input[/]", escape(sample.input))
+    out.print("[bold]output[/]", escape(sample.output))
+    for f in sample.findings:
+        out.print(f"  [yellow]{f.severity}[/] {f.code}: {escape(f.message)}")
+    for h in history:
+        out.print(f"  {h.at} {h.actor} {h.action} r{h.revision} "
+                  f"{escape(json.dumps(h.changes, ensure_ascii=False)[:200])}")
+
+
+@app.command()
+def jobs(limit: int = 20, as_json: JsonFlag = False) -> None:
+    """Recent jobs (extraction, checks) with their counts and errors."""
+    with _ws().open_store() as store:
+        runs = store.jobs(limit)
+    if as_json:
+        return _print_json([r.model_dump() for r in runs])
+    table = Table()
+    for column in ("id", "kind", "source", "state", "started", "added", "updated", "retired", "skipped", "errors"):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(str(r.id), r.kind, escape(r.source), r.state, r.started_at, str(r.added), str(r.updated),
+                      str(r.retired), str(r.skipped), str(r.errors))
+    out.print(table)
+    for r in runs[:1]:
+        for e in r.error_log:
+            out.print(f"  job {r.id}: {escape(e['error'])}")
+
+
+# -- review --------------------------------------------------------------------------------
+def _review(new_status: str, ids: list[str], status: str | None, reason: str | None, source: str | None,
+            lang: str | None, no_findings: bool, reviewer: str | None, note: str | None) -> None:
+    with _ws().open_store() as store:
+        if ids:
+            targets = _resolve_ids(store, ids)
+        elif any((status, reason, source, lang, no_findings)):
+            targets = store.ids(_filter(status or "pending", reason, source, lang, no_findings=no_findings))
+        else:
+            raise FactoryError(f"give sample ids, or a filter such as --no-findings or --reason CODE")
+        changed = store.set_status(targets, new_status, actor=_reviewer(reviewer), reason=note)
+    out.print(f"{new_status} {changed} sample(s)" + (f" ({len(targets) - changed} already {new_status})"
+                                                    if len(targets) > changed else ""))
+
+
+ReviewerOpt = Annotated[Optional[str], typer.Option(help="Name in the history (default $FACTORY_REVIEWER or "
+                                                         "your login).")]
+NoFindingsOpt = Annotated[bool, typer.Option("--no-findings", help="Only samples the checks found nothing in.")]
+
+
+@app.command()
+def approve(ids: Annotated[Optional[list[str]], typer.Argument(help="Sample ids (or unique prefixes).")] = None,
+            status: StatusOpt = None, reason: ReasonOpt = None, source: SourceOpt = None, lang: LangOpt = None,
+            no_findings: NoFindingsOpt = False, reviewer: ReviewerOpt = None) -> None:
+    """Approve samples by id, or every sample matching the filters (pending by default)."""
+    _review("approved", ids or [], status, reason, source, lang, no_findings, reviewer, None)
+
+
+@app.command()
+def reject(ids: Annotated[Optional[list[str]], typer.Argument(help="Sample ids (or unique prefixes).")] = None,
+           status: StatusOpt = None, reason: ReasonOpt = None, source: SourceOpt = None, lang: LangOpt = None,
+           no_findings: NoFindingsOpt = False, reviewer: ReviewerOpt = None,
+           because: Annotated[Optional[str], typer.Option("--because", help="Why, kept in the history.")] = None
+           ) -> None:
+    """Reject samples by id, or every sample matching the filters (pending by default)."""
+    _review("rejected", ids or [], status, reason, source, lang, no_findings, reviewer, because)
+
+
+# -- versions ------------------------------------------------------------------------------
+@app.command()
+def freeze(name: str,
+           eval_ratio: Annotated[Optional[float], typer.Option(help="Share held out for eval (config default 0.1).")]
+           = None,
+           seed: Annotated[Optional[int], typer.Option(help="Seed of the eval split (config default 0).")] = None,
+           wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
+    """Freeze the approved samples into an immutable version NAME@vN."""
+    from factory.versions import freeze_version
+
+    with _progress("freezing") as progress:
+        version, _ = freeze_version(_ws(), name, eval_ratio=eval_ratio, seed=seed, wait=wait, progress=progress)
+    if as_json:
+        return _print_json({"ref": version.ref, "path": str(version.path), **version.manifest})
+    counts = version.manifest["counts"]
+    out.print(f"froze {version.ref}: {counts['train']} train, {counts['eval']} eval, "
+              f"hash {version.dataset_hash[:12]} at {version.path}")
+
+
+@app.command()
+def versions(as_json: JsonFlag = False) -> None:
+    """Every frozen version."""
+    from factory.versions import list_versions
+
+    found = list_versions(_ws())
+    if as_json:
+        return _print_json([{"ref": v.ref, "path": str(v.path), "dataset_hash": v.dataset_hash,
+                             "created_at": v.manifest["created_at"], "counts": v.manifest["counts"]} for v in found])
+    if not found:
+        out.print("no versions yet; `factory freeze NAME` makes one")
+    for v in found:
+        c = v.manifest["counts"]
+        out.print(f"{v.ref}  {v.dataset_hash[:12]}  {v.manifest['created_at']}  {c['train']} train / {c['eval']} eval")
+
+
+@app.command()
+def verify(ref: Annotated[str, typer.Argument(help="NAME@vN, NAME@latest or NAME@<hash prefix>.")],
+           as_json: JsonFlag = False) -> None:
+    """Recompute every hash of a version; exit 1 on any difference."""
+    from factory.versions import resolve_version, verify_version
+
+    version = resolve_version(_ws(), ref)
+    problems = verify_version(version)
+    if as_json:
+        _print_json({"ref": version.ref, "ok": not problems, "problems": problems})
+    elif problems:
+        for p in problems:
+            err.print(f"[red]{version.ref}: {escape(p)}[/]")
+    else:
+        out.print(f"{version.ref} verified: {version.dataset_hash}")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(ref: Annotated[str, typer.Argument(help="NAME@vN, NAME@latest or NAME@<hash prefix>.")],
+           fmt: Annotated[str, typer.Option("--format", help="alpaca, sharegpt, openai or llamafactory.")],
+           out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")]) -> None:
+    """Write a version in a trainer's format."""
+    from factory.exports import export_version
+    from factory.versions import resolve_version
+
+    version = resolve_version(_ws(), ref)
+    for path in export_version(version, fmt, out_dir):  # type: ignore[arg-type]
+        out.print(f"wrote {path}")
+
+
+@app.command()
+def demo(path: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path("factory-demo")
+         ) -> None:
+    """Build a workspace from bundled example notes: extract, check, approve the clean ones, freeze demo@v1."""
+    from factory.demo import run_demo
+
+    with _progress("demo") as progress:
+        result = run_demo(path, progress=progress)
+    stats, job, version = result.stats, result.job, result.version
+    out.print(f"[bold]demo workspace:[/] {result.workspace.root}")
+    out.print(f"notes: {job.added} pairs extracted, {job.errors} bad files skipped "
+              f"({', '.join(e['file'] for e in job.error_log)})")
+    out.print("checks: " + ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()))
+    out.print("samples: " + ", ".join(f"{k} {v}" for k, v in stats["by_status"].items()))
+    state = "froze" if result.new_version else "unchanged since"
+    out.print(f"{state} [bold]{version.ref}[/]: {version.manifest['counts']['train']} train, "
+              f"{version.manifest['counts']['eval']} eval, hash {version.dataset_hash[:12]}")
+    out.print("\nnext, from the demo folder:")
+    out.print(f"  cd {path}")
+    for line in ("factory status", "factory ls --status pending", "factory show ID",
+                 "factory approve ID   # or: factory reject ID --because 'why'",
+                 "factory freeze demo", "factory verify demo@latest",
+                 "factory export demo@latest --format llamafactory --out export/"):
+        out.print(f"  {line}")
+
+
+def main() -> None:
+    try:
+        app()
+    except FactoryError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/]")
+        sys.exit(130)

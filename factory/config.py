@@ -1,0 +1,94 @@
+"""The workspace config (`.factory/config.toml`): every threshold, with its documented default.
+
+`factory init` writes `DEFAULT_CONFIG_TOML`, whose comments are the documentation; the pydantic
+models below are the single source of the defaults and validate the file once at load.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from factory.errors import BadInput
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NotesConfig(_Section):
+    max_file_bytes: int = Field(1_048_576, gt=0)
+    answer_max_chars: int = Field(2_000, gt=0)
+    min_answer_chars: int = Field(20, ge=0)
+
+
+class ChecksConfig(_Section):
+    min_instruction_chars: int = Field(4, ge=0)
+    max_instruction_chars: int = Field(1_000, gt=0)
+    min_output_chars: int = Field(2, ge=0)
+    max_output_chars: int = Field(4_000, gt=0)
+    near_duplicate_threshold: float = Field(90.0, ge=0, le=100)
+    languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
+    severity: dict[str, Literal["reject", "warn"]] = Field(default_factory=dict)
+
+
+class FreezeConfig(_Section):
+    eval_ratio: float = Field(0.1, ge=0, lt=1)
+    seed: int = 0
+
+
+class WorkspaceConfig(_Section):
+    notes: NotesConfig = Field(default_factory=NotesConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    freeze: FreezeConfig = Field(default_factory=FreezeConfig)
+
+
+DEFAULT_CONFIG_TOML = """\
+# Dataset factory workspace config. Every value below is the default; delete a line to use it.
+
+[notes]
+# Notes larger than this are skipped with a warning (bytes).
+max_file_bytes = 1048576
+# A section answer longer than this is cut at a paragraph boundary (characters).
+answer_max_chars = 2000
+# A heading whose own text is shorter than this makes no question-answer pair (characters).
+min_answer_chars = 20
+
+[checks]
+# Length bounds in characters; outside them a sample gets a finding.
+min_instruction_chars = 4
+max_instruction_chars = 1000
+min_output_chars = 2
+max_output_chars = 4000
+# rapidfuzz ratio (0-100) at or above which two samples are near duplicates.
+near_duplicate_threshold = 90.0
+# Languages this dataset is meant to contain (ISO 639-1); others get `unexpected_language`.
+languages = ["zh", "en"]
+
+# Override the severity of any reason code: "reject" auto-rejects, "warn" leaves it to review.
+[checks.severity]
+# output_too_long = "reject"
+
+[freeze]
+# Share of approved samples held out as eval.jsonl, chosen by a hash of the sample id.
+eval_ratio = 0.1
+seed = 0
+"""
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    if not path.exists():
+        return WorkspaceConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return WorkspaceConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise BadInput(f"{path}: {where}: {err['msg']}") from None

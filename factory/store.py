@@ -1,0 +1,594 @@
+"""The embedded store: one SQLite file, reached only through this module.
+
+Every write runs in one `BEGIN IMMEDIATE` transaction, so a killed process leaves either the
+whole change or none of it. Every change to a sample appends a row to `history` (who, when, old
+and new values); triggers make that table append-only. A sample can come from several places
+(the same pair in two notes is one sample): `origins` lists them, and a sample whose last origin
+disappears is retired, never deleted, so nothing a reviewer did is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from factory.errors import RevisionConflict, StoreError
+from factory.sample import Finding, Sample, Source, Status
+
+# Each entry moves the schema from version i to i+1; never edit one that has shipped, add a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE samples (
+        id TEXT PRIMARY KEY,
+        instruction TEXT NOT NULL,
+        input TEXT NOT NULL DEFAULT '',
+        output TEXT NOT NULL,
+        system TEXT,
+        history TEXT NOT NULL DEFAULT '[]',
+        source_kind TEXT NOT NULL,
+        source_uri TEXT NOT NULL,
+        source_locator TEXT NOT NULL DEFAULT '{}',
+        extractor_version TEXT NOT NULL DEFAULT '',
+        source_hash TEXT NOT NULL DEFAULT '',
+        lang TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
+        checked INTEGER NOT NULL DEFAULT 0,
+        revision INTEGER NOT NULL DEFAULT 0,
+        retired_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX samples_by_status ON samples (status, retired_at);
+    CREATE INDEX samples_by_source ON samples (source_kind);
+    CREATE TABLE origins (
+        source_kind TEXT NOT NULL,
+        source_uri TEXT NOT NULL,
+        sample_id TEXT NOT NULL REFERENCES samples (id),
+        locator TEXT NOT NULL DEFAULT '{}',
+        extractor_version TEXT NOT NULL DEFAULT '',
+        source_hash TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (source_kind, source_uri, sample_id)
+    );
+    CREATE INDEX origins_by_sample ON origins (sample_id);
+    CREATE TABLE findings (
+        sample_id TEXT NOT NULL REFERENCES samples (id),
+        check_name TEXT NOT NULL,
+        code TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        related_id TEXT
+    );
+    CREATE INDEX findings_by_sample ON findings (sample_id);
+    CREATE INDEX findings_by_code ON findings (code);
+    CREATE TABLE history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sample_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        changes TEXT NOT NULL
+    );
+    CREATE INDEX history_by_sample ON history (sample_id);
+    CREATE TRIGGER history_is_append_only_update BEFORE UPDATE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+    CREATE TRIGGER history_is_append_only_delete BEFORE DELETE ON history
+        BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+    CREATE TABLE documents (
+        source_kind TEXT NOT NULL,
+        uri TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        extractor_version TEXT NOT NULL,
+        job_id INTEGER,
+        synced_at TEXT NOT NULL,
+        PRIMARY KEY (source_kind, uri)
+    );
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'completed', 'failed', 'interrupted')),
+        pid INTEGER,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        added INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        retired INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        error_log TEXT NOT NULL DEFAULT '[]'
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+_SAMPLE_COLUMNS = (
+    "id, instruction, input, output, system, history, source_kind, source_uri, source_locator, "
+    "extractor_version, source_hash, lang, tags, status, revision"
+)
+TEXT_FIELDS = ("instruction", "input", "output", "system", "history")
+EDITABLE_FIELDS = TEXT_FIELDS + ("tags",)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class SampleFilter:
+    """Which samples a query means. Empty fields match everything; retired samples are left out."""
+
+    status: Status | None = None
+    reason: str | None = None  # a finding's reason code
+    source_kind: str | None = None
+    lang: str | None = None
+    text: str | None = None  # substring of instruction, input or output
+    no_findings: bool = False
+    unchecked: bool = False
+    ids: Sequence[str] | None = None
+    include_retired: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if not self.include_retired:
+            clauses.append("retired_at IS NULL")
+        if self.status:
+            clauses.append("status = ?")
+            params.append(self.status)
+        if self.source_kind:
+            clauses.append("source_kind = ?")
+            params.append(self.source_kind)
+        if self.lang:
+            clauses.append("lang = ?")
+            params.append(self.lang)
+        if self.text:
+            clauses.append("(instr(instruction, ?) OR instr(input, ?) OR instr(output, ?))")
+            params += [self.text] * 3
+        if self.reason:
+            clauses.append("id IN (SELECT sample_id FROM findings WHERE code = ?)")
+            params.append(self.reason)
+        if self.no_findings:
+            clauses.append("id NOT IN (SELECT sample_id FROM findings)")
+        if self.unchecked:
+            clauses.append("checked = 0")
+        if self.ids is not None:
+            clauses.append(f"id IN (SELECT value FROM json_each(?))")
+            params.append(_json(list(self.ids)))
+        return (" AND ".join(clauses) or "1"), params
+
+
+class HistoryEntry(BaseModel):
+    seq: int
+    sample_id: str
+    at: str
+    actor: str
+    action: str
+    revision: int
+    changes: dict[str, Any]
+
+
+class JobRun(BaseModel):
+    id: int
+    kind: str
+    source: str
+    state: str
+    pid: int | None
+    started_at: str
+    finished_at: str | None
+    added: int
+    updated: int
+    retired: int
+    skipped: int
+    errors: int
+    error_log: list[dict[str, str]]
+
+
+@dataclass
+class SyncCounts:
+    added: int = 0
+    updated: int = 0
+    retired: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: "SyncCounts") -> "SyncCounts":
+        self.added += other.added
+        self.updated += other.updated
+        self.retired += other.retired
+        self.unchanged += other.unchanged
+        return self
+
+
+@dataclass
+class CheckResult:
+    """What the check runner decided for one sample."""
+
+    lang: str | None
+    findings: list[Finding] = field(default_factory=list)
+    reject: bool = False
+
+
+class Store:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0):
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise StoreError(f"{self.path.parent}: no such folder; run `factory init` first")
+        self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            current = self.schema_version
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: store schema v{current} is newer than this factory understands "
+                    f"(v{SCHEMA_VERSION}); upgrade dataset-factory"
+                )
+            for version in range(current, SCHEMA_VERSION):
+                for statement in _split_sql(MIGRATIONS[version]):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; nested use joins the outer one."""
+        if self._db.in_transaction:
+            yield self._db
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- reads -----------------------------------------------------------------------------
+    def get(self, sample_id: str) -> Sample:
+        row = self._db.execute(f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE id = ?", (sample_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no sample with id {sample_id}")
+        return self._samples_from_rows([row])[0]
+
+    def find_ids(self, prefix: str) -> list[str]:
+        """Ids starting with `prefix`, so people can type a short one."""
+        rows = self._db.execute("SELECT id FROM samples WHERE id >= ? AND id < ? LIMIT 10", (prefix, prefix + "\uffff"))
+        return [r[0] for r in rows]
+
+    def samples(self, flt: SampleFilter | None = None, *, limit: int | None = None, offset: int = 0) -> list[Sample]:
+        where, params = (flt or SampleFilter()).where()
+        sql = f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE {where} ORDER BY created_at, id"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return self._samples_from_rows(self._db.execute(sql, params).fetchall())
+
+    def count(self, flt: SampleFilter | None = None) -> int:
+        where, params = (flt or SampleFilter()).where()
+        return self._db.execute(f"SELECT count(*) FROM samples WHERE {where}", params).fetchone()[0]
+
+    def ids(self, flt: SampleFilter | None = None) -> list[str]:
+        where, params = (flt or SampleFilter()).where()
+        return [r[0] for r in self._db.execute(f"SELECT id FROM samples WHERE {where} ORDER BY created_at, id", params)]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of live samples by status, source kind, language and reason code."""
+
+        def grouped(sql: str) -> dict[str, int]:
+            return {str(k): n for k, n in self._db.execute(sql)}
+
+        live = "FROM samples WHERE retired_at IS NULL"
+        return {
+            "total": self._db.execute(f"SELECT count(*) {live}").fetchone()[0],
+            "retired": self._db.execute("SELECT count(*) FROM samples WHERE retired_at IS NOT NULL").fetchone()[0],
+            "unchecked": self._db.execute(f"SELECT count(*) {live} AND checked = 0").fetchone()[0],
+            "by_status": grouped(f"SELECT status, count(*) {live} GROUP BY status ORDER BY status"),
+            "by_source": grouped(f"SELECT source_kind, count(*) {live} GROUP BY source_kind ORDER BY source_kind"),
+            "by_lang": grouped(f"SELECT coalesce(lang, 'unknown'), count(*) {live} GROUP BY 1 ORDER BY 1"),
+            "by_reason": grouped(
+                "SELECT f.code, count(DISTINCT f.sample_id) FROM findings f JOIN samples s ON s.id = f.sample_id "
+                "WHERE s.retired_at IS NULL GROUP BY f.code ORDER BY f.code"
+            ),
+        }
+
+    def history(self, sample_id: str) -> list[HistoryEntry]:
+        rows = self._db.execute("SELECT * FROM history WHERE sample_id = ? ORDER BY seq", (sample_id,))
+        return [HistoryEntry(**{**dict(r), "changes": json.loads(r["changes"])}) for r in rows]
+
+    def documents(self, source_kind: str) -> dict[str, tuple[str, str]]:
+        """uri -> (content hash, extractor version) of every document synced from this kind of source."""
+        rows = self._db.execute(
+            "SELECT uri, content_hash, extractor_version FROM documents WHERE source_kind = ?", (source_kind,)
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def _samples_from_rows(self, rows: Sequence[sqlite3.Row]) -> list[Sample]:
+        findings: dict[str, list[Finding]] = {}
+        ids = [r["id"] for r in rows]
+        for chunk_start in range(0, len(ids), 900):
+            chunk = ids[chunk_start : chunk_start + 900]
+            for f in self._db.execute(
+                "SELECT * FROM findings WHERE sample_id IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+                (_json(chunk),),
+            ):
+                findings.setdefault(f["sample_id"], []).append(
+                    Finding(check=f["check_name"], code=f["code"], severity=f["severity"],
+                            message=f["message"], related_id=f["related_id"])
+                )
+        return [
+            Sample(
+                id=r["id"], instruction=r["instruction"], input=r["input"], output=r["output"], system=r["system"],
+                history=[tuple(t) for t in json.loads(r["history"])],
+                source=Source(kind=r["source_kind"], uri=r["source_uri"], locator=json.loads(r["source_locator"]),
+                              extractor_version=r["extractor_version"], content_hash=r["source_hash"]),
+                lang=r["lang"], tags=json.loads(r["tags"]), status=r["status"],
+                findings=findings.get(r["id"], []), revision=r["revision"],
+            )
+            for r in rows
+        ]
+
+    # -- writes: sources -------------------------------------------------------------------
+    def sync_document(self, source_kind: str, uri: str, content_hash: str, extractor_version: str,
+                      samples: Sequence[Sample], *, actor: str, job_id: int | None = None) -> SyncCounts:
+        """Make `samples` the complete set this document yields, in one transaction.
+
+        New pairs are added as pending; pairs already in the store keep their status, edits and
+        approvals (an unchanged pair has the same id); pairs the document no longer yields lose
+        this origin and are retired when no other origin is left.
+        """
+        counts = SyncCounts()
+        with self.transaction() as db:
+            before = {r[0] for r in db.execute(
+                "SELECT sample_id FROM origins WHERE source_kind = ? AND source_uri = ?", (source_kind, uri))}
+            # The document owns these samples' provenance, whatever the caller put in `source`.
+            wanted = {s.id: s.model_copy(update={"source": s.source.model_copy(update={"kind": source_kind, "uri": uri})})
+                      for s in samples}
+            for sample in wanted.values():
+                existing = db.execute("SELECT retired_at FROM samples WHERE id = ?", (sample.id,)).fetchone()
+                if existing is None:
+                    self._insert(sample, actor)
+                    counts.added += 1
+                elif existing["retired_at"] is not None:
+                    self._log(sample.id, actor, "restore", {"retired_at": [existing["retired_at"], None]}, bump=True)
+                    db.execute("UPDATE samples SET retired_at = NULL WHERE id = ?", (sample.id,))
+                    counts.added += 1
+                elif sample.id in before:
+                    counts.unchanged += 1
+                else:
+                    counts.updated += 1
+                db.execute(
+                    "INSERT INTO origins VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                    "locator = excluded.locator, extractor_version = excluded.extractor_version, "
+                    "source_hash = excluded.source_hash",
+                    (source_kind, uri, sample.id, _json(sample.source.locator),
+                     sample.source.extractor_version, sample.source.content_hash),
+                )
+                # Keep the sample's own source pointing at where it lives now (line ranges move).
+                db.execute(
+                    "UPDATE samples SET source_locator = ?, source_hash = ?, extractor_version = ? "
+                    "WHERE id = ? AND source_kind = ? AND source_uri = ?",
+                    (_json(sample.source.locator), sample.source.content_hash, sample.source.extractor_version,
+                     sample.id, source_kind, uri),
+                )
+            gone = before - wanted.keys()
+            counts.retired += self._drop_origins(source_kind, uri, gone, actor)
+            db.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "content_hash = excluded.content_hash, extractor_version = excluded.extractor_version, "
+                "job_id = excluded.job_id, synced_at = excluded.synced_at",
+                (source_kind, uri, content_hash, extractor_version, job_id, now()),
+            )
+        return counts
+
+    def forget_document(self, source_kind: str, uri: str, *, actor: str) -> int:
+        """The document is gone: drop its origins, retire samples left with none. Returns how many retired."""
+        with self.transaction() as db:
+            ids = {r[0] for r in db.execute(
+                "SELECT sample_id FROM origins WHERE source_kind = ? AND source_uri = ?", (source_kind, uri))}
+            retired = self._drop_origins(source_kind, uri, ids, actor)
+            db.execute("DELETE FROM documents WHERE source_kind = ? AND uri = ?", (source_kind, uri))
+        return retired
+
+    def _drop_origins(self, source_kind: str, uri: str, sample_ids: Iterable[str], actor: str) -> int:
+        retired = 0
+        for sample_id in sample_ids:
+            self._db.execute("DELETE FROM origins WHERE source_kind = ? AND source_uri = ? AND sample_id = ?",
+                             (source_kind, uri, sample_id))
+            other = self._db.execute("SELECT * FROM origins WHERE sample_id = ? ORDER BY rowid LIMIT 1",
+                                     (sample_id,)).fetchone()
+            row = self._db.execute("SELECT source_kind, source_uri, retired_at FROM samples WHERE id = ?",
+                                   (sample_id,)).fetchone()
+            if other is None:
+                if row["retired_at"] is None:
+                    stamp = now()
+                    self._log(sample_id, actor, "retire", {"retired_at": [None, stamp], "origin": [uri, None]}, bump=True)
+                    self._db.execute("UPDATE samples SET retired_at = ? WHERE id = ?", (stamp, sample_id))
+                    retired += 1
+            elif (row["source_kind"], row["source_uri"]) == (source_kind, uri):
+                self._log(sample_id, actor, "move", {"source_uri": [uri, other["source_uri"]]}, bump=False)
+                self._db.execute(
+                    "UPDATE samples SET source_kind = ?, source_uri = ?, source_locator = ?, extractor_version = ?, "
+                    "source_hash = ? WHERE id = ?",
+                    (other["source_kind"], other["source_uri"], other["locator"], other["extractor_version"],
+                     other["source_hash"], sample_id),
+                )
+        return retired
+
+    def add_samples(self, samples: Iterable[Sample], *, actor: str) -> int:
+        """Add samples that have no document behind them (manual entries); existing ids are left alone."""
+        added = 0
+        with self.transaction() as db:
+            for sample in samples:
+                if db.execute("SELECT 1 FROM samples WHERE id = ?", (sample.id,)).fetchone() is None:
+                    self._insert(sample, actor)
+                    db.execute("INSERT OR IGNORE INTO origins VALUES (?, ?, ?, ?, ?, ?)",
+                               (sample.source.kind, sample.source.uri, sample.id, _json(sample.source.locator),
+                                sample.source.extractor_version, sample.source.content_hash))
+                    added += 1
+        return added
+
+    def _insert(self, sample: Sample, actor: str) -> None:
+        stamp = now()
+        self._db.execute(
+            f"INSERT INTO samples ({_SAMPLE_COLUMNS}, checked, retired_at, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)",
+            (sample.id, sample.instruction, sample.input, sample.output, sample.system, _json(sample.history),
+             sample.source.kind, sample.source.uri, _json(sample.source.locator), sample.source.extractor_version,
+             sample.source.content_hash, sample.lang, _json(sample.tags), sample.status, 1, stamp, stamp),
+        )
+        self._log(sample.id, actor, "add", {k: [None, v] for k, v in sample.text_fields().items()} |
+                  {"status": [None, sample.status]}, bump=False, revision=1)
+
+    def _log(self, sample_id: str, actor: str, action: str, changes: dict[str, Any], *, bump: bool,
+             revision: int | None = None) -> int:
+        """Append to the history and, when `bump`, advance the sample's revision. Returns the revision."""
+        if revision is None:
+            (revision,) = self._db.execute("SELECT revision FROM samples WHERE id = ?", (sample_id,)).fetchone()
+            if bump:
+                revision += 1
+                self._db.execute("UPDATE samples SET revision = ?, updated_at = ? WHERE id = ?",
+                                 (revision, now(), sample_id))
+        self._db.execute(
+            "INSERT INTO history (sample_id, at, actor, action, revision, changes) VALUES (?, ?, ?, ?, ?, ?)",
+            (sample_id, now(), actor, action, revision, _json(changes)),
+        )
+        return revision
+
+    # -- writes: review --------------------------------------------------------------------
+    def set_status(self, sample_ids: Iterable[str], status: Status, *, actor: str, reason: str | None = None,
+                   expected_revisions: dict[str, int] | None = None) -> int:
+        """Approve or reject. With `expected_revisions`, refuse (and write nothing) if any sample moved on."""
+        changed = 0
+        with self.transaction() as db:
+            for sample_id in sample_ids:
+                row = db.execute("SELECT status, revision FROM samples WHERE id = ?", (sample_id,)).fetchone()
+                if row is None:
+                    raise StoreError(f"no sample with id {sample_id}")
+                if expected_revisions and expected_revisions.get(sample_id, row["revision"]) != row["revision"]:
+                    raise RevisionConflict(sample_id, expected_revisions[sample_id], row["revision"])
+                if row["status"] == status:
+                    continue
+                changes: dict[str, Any] = {"status": [row["status"], status]}
+                if reason:
+                    changes["reason"] = reason
+                self._log(sample_id, actor, status if status != "pending" else "reopen", changes, bump=True)
+                db.execute("UPDATE samples SET status = ? WHERE id = ?", (status, sample_id))
+                changed += 1
+        return changed
+
+    def edit(self, sample_id: str, expected_revision: int, changes: dict[str, Any], *, actor: str) -> Sample:
+        """Change text fields or tags, refusing when someone else changed the sample first."""
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise StoreError(f"cannot edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE_FIELDS)}")
+        with self.transaction() as db:
+            current = self.get(sample_id)
+            if current.revision != expected_revision:
+                raise RevisionConflict(sample_id, expected_revision, current.revision)
+            updated = current.model_copy(update=changes)
+            Sample.model_validate(updated.model_dump())  # the edit must still be a valid record
+            old, new = current.model_dump(), updated.model_dump()
+            diff = {k: [old[k], new[k]] for k in changes if old[k] != new[k]}
+            if not diff:
+                return current
+            self._log(sample_id, actor, "edit", diff, bump=True)
+            db.execute(
+                "UPDATE samples SET instruction = ?, input = ?, output = ?, system = ?, history = ?, tags = ?, "
+                "checked = 0 WHERE id = ?",
+                (updated.instruction, updated.input, updated.output, updated.system, _json(updated.history),
+                 _json(updated.tags), sample_id),
+            )
+            db.execute("DELETE FROM findings WHERE sample_id = ?", (sample_id,))
+        return self.get(sample_id)
+
+    def save_check_results(self, results: dict[str, CheckResult], *, actor: str) -> int:
+        """Replace findings and language; reject samples the checks reject. Returns how many were rejected."""
+        rejected = 0
+        with self.transaction() as db:
+            for sample_id, result in results.items():
+                old = [f["code"] for f in db.execute(
+                    "SELECT code FROM findings WHERE sample_id = ? ORDER BY rowid", (sample_id,))]
+                new = [f.code for f in result.findings]
+                db.execute("DELETE FROM findings WHERE sample_id = ?", (sample_id,))
+                db.executemany(
+                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?)",
+                    [(sample_id, f.check, f.code, f.severity, f.message, f.related_id) for f in result.findings],
+                )
+                db.execute("UPDATE samples SET lang = ?, checked = 1 WHERE id = ?", (result.lang, sample_id))
+                if old != new:
+                    self._log(sample_id, actor, "check", {"findings": [old, new]}, bump=False)
+                if result.reject:
+                    reasons = ", ".join(sorted({f.code for f in result.findings if f.severity == "reject"}))
+                    rejected += self.set_status([sample_id], "rejected", actor=actor, reason=reasons)
+        return rejected
+
+    # -- jobs ------------------------------------------------------------------------------
+    def start_job(self, kind: str, source: str, pid: int) -> int:
+        with self.transaction() as db:
+            # Whoever holds the job lock is the only live job: any "running" row left is a killed one.
+            db.execute("UPDATE jobs SET state = 'interrupted' WHERE state = 'running'")
+            cur = db.execute("INSERT INTO jobs (kind, source, state, pid, started_at) VALUES (?, ?, 'running', ?, ?)",
+                             (kind, source, pid, now()))
+            return int(cur.lastrowid)
+
+    def update_job(self, job_id: int, *, state: str | None = None, counts: SyncCounts | None = None,
+                   skipped: int = 0, errors: Sequence[dict[str, str]] = ()) -> None:
+        with self.transaction() as db:
+            if counts is not None:
+                db.execute("UPDATE jobs SET added = ?, updated = ?, retired = ? WHERE id = ?",
+                           (counts.added, counts.updated, counts.retired, job_id))
+            db.execute("UPDATE jobs SET skipped = ?, errors = ?, error_log = ? WHERE id = ?",
+                       (skipped, len(errors), _json(list(errors)), job_id))
+            if state is not None:
+                db.execute("UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?", (state, now(), job_id))
+
+    def jobs(self, limit: int = 50) -> list[JobRun]:
+        rows = self._db.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+        return [JobRun(**{**dict(r), "error_log": json.loads(r["error_log"])}) for r in rows]
+
+    def integrity_check(self) -> str:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements; trigger bodies keep their inner semicolons."""
+    statements, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        text = "\n".join(current).strip()
+        if text.endswith(";") and sqlite3.complete_statement(text):
+            statements.append(text)
+            current = []
+    if "\n".join(current).strip():
+        statements.append("\n".join(current))
+    return statements

@@ -1,0 +1,91 @@
+"""The real `factory` command in a subprocess, as a user or a cron job runs it."""
+
+import json
+
+from tests.conftest import qa_note, run_cli, write_note
+
+
+def test_module_entry_point_and_help(tmp_path):
+    result = run_cli("--help", cwd=tmp_path)
+    for command in ("init", "extract", "check", "status", "ls", "approve", "reject", "freeze", "versions",
+                    "verify", "export", "demo", "jobs", "show"):
+        assert command in result.stdout
+
+
+def test_no_workspace_is_one_clear_line(tmp_path):
+    result = run_cli("status", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no factory workspace" in lines[0] and "factory init" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_workspace_from_flag_env_and_parent_folder(tmp_path):
+    run_cli("init", str(tmp_path / "ws"), cwd=tmp_path)
+    (tmp_path / "ws" / "deep" / "er").mkdir(parents=True)
+    assert json.loads(run_cli("status", "--json", cwd=tmp_path / "ws" / "deep" / "er").stdout)["total"] == 0
+    assert run_cli("--workspace", str(tmp_path / "ws"), "status", cwd=tmp_path).returncode == 0
+    assert run_cli("status", cwd=tmp_path, env={"FACTORY_WORKSPACE": str(tmp_path / "ws")}).returncode == 0
+
+
+def test_notes_to_verified_export(tmp_path):
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws), cwd=tmp_path)
+    notes = ws / "notes"
+    write_note(notes, "a.md", qa_note(("What is NF4?", "A 4-bit NormalFloat data type used by QLoRA."),
+                                      ("What is paged AdamW?", "AdamW whose states page to CPU memory under pressure."),
+                                      ("Why use gradient checkpointing?", "Why use gradient checkpointing?")))
+    write_note(notes, "b.md", qa_note(("What is NF4?", "A 4-bit NormalFloat data type used by QLoRA.")))
+    job = json.loads(run_cli("extract", "notes", "notes", "--json", cwd=ws).stdout)
+    assert job["added"] == 3 and job["state"] == "completed"
+
+    run_cli("check", cwd=ws)
+    stats = json.loads(run_cli("status", "--json", cwd=ws).stdout)
+    assert stats["by_reason"]["output_equals_instruction"] == 1
+    assert stats["by_status"] == {"pending": 2, "rejected": 1}
+    assert stats["by_lang"] == {"en": 3}
+
+    rejected = [json.loads(line) for line in run_cli("ls", "--reason", "output_equals_instruction", "--json",
+                                                      cwd=ws).stdout.splitlines()]
+    assert [s["status"] for s in rejected] == ["rejected"]
+    assert rejected[0]["findings"][0]["code"] == "output_equals_instruction"
+
+    run_cli("approve", "--no-findings", "--reviewer", "ana", cwd=ws)
+    approved = [json.loads(line) for line in run_cli("ls", "--status", "approved", "--json", cwd=ws).stdout.splitlines()]
+    assert len(approved) == 2
+    shown = json.loads(run_cli("show", approved[0]["id"][:8], "--json", cwd=ws).stdout)
+    assert any(h["actor"] == "ana" and h["action"] == "approved" for h in shown["history"])
+
+    run_cli("reject", approved[0]["id"], "--because", "too vague", cwd=ws)
+    frozen = json.loads(run_cli("freeze", "kb", "--eval-ratio", "0", "--json", cwd=ws).stdout)
+    assert frozen["ref"] == "kb@v1" and frozen["counts"]["total"] == 1
+
+    listed = json.loads(run_cli("versions", "--json", cwd=ws).stdout)
+    assert [v["ref"] for v in listed] == ["kb@v1"]
+    assert run_cli("verify", "kb@latest", cwd=ws).returncode == 0
+    run_cli("export", "kb@v1", "--format", "llamafactory", "--out", str(tmp_path / "lf"), cwd=ws)
+    assert json.loads((tmp_path / "lf" / "dataset_info.json").read_text())["kb_train"]["file_name"] == "kb_train.json"
+
+    train = ws / ".factory" / "versions" / "kb" / "v1" / "train.jsonl"
+    train.chmod(0o644)
+    train.write_text(train.read_text().replace("QLoRA", "QLORA"))
+    result = run_cli("verify", "kb@v1", cwd=ws, check=False)
+    assert result.returncode == 1 and "train.jsonl" in result.stderr
+
+    jobs = json.loads(run_cli("jobs", "--json", cwd=ws).stdout)
+    assert [j["kind"] for j in jobs][-1] == "extract"
+
+
+def test_review_without_ids_or_filters_is_refused(tmp_path):
+    run_cli("init", str(tmp_path), cwd=tmp_path)
+    result = run_cli("approve", cwd=tmp_path, check=False)
+    assert result.returncode == 1 and "give sample ids, or a filter" in result.stderr
+
+
+def test_bad_config_names_the_file_and_field(tmp_path):
+    run_cli("init", str(tmp_path), cwd=tmp_path)
+    (tmp_path / ".factory" / "config.toml").write_text("[checks]\nnear_duplicate_threshold = 'high'\n")
+    write_note(tmp_path / "notes", "a.md", qa_note(("What is NF4?", "A 4-bit type.")))
+    result = run_cli("extract", "notes", "notes", cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert "config.toml" in result.stderr and "checks.near_duplicate_threshold" in result.stderr

@@ -1,0 +1,168 @@
+"""Incremental, schedulable extraction: unchanged, changed, deleted and bad notes, locks and kills."""
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from factory.errors import FactoryError, JobLocked
+from factory.ingest import extract_notes
+from factory.jobs import job_lock
+from factory.store import SampleFilter
+from tests.conftest import REPO, qa_note, run_cli, write_note
+
+
+def live(ws) -> dict[str, str]:
+    """instruction -> status of every live sample."""
+    with ws.open_store() as store:
+        return {s.instruction: s.status for s in store.samples()}
+
+
+@pytest.fixture
+def notes(ws):
+    folder = ws.root / "notes"
+    write_note(folder, "a.md", qa_note(("What is NF4?", "A 4-bit NormalFloat data type."),
+                                       ("What is double quantization?", "Quantizing the quantization constants.")))
+    write_note(folder, "sub/b.md", qa_note(("LoRA 的秩怎么选？", "从 16 开始，数据多再加。")))
+    return folder
+
+
+def test_first_run_adds_every_pair_with_its_provenance(ws, notes):
+    job = extract_notes(ws, notes)
+    assert (job.state, job.added, job.skipped, job.errors) == ("completed", 3, 0, 0)
+    with ws.open_store() as store:
+        (nf4,) = store.samples(SampleFilter(text="NF4"))
+    assert nf4.source.kind == "notes" and nf4.source.uri == "notes/a.md"
+    assert nf4.source.locator["lines"][0] >= 3 and nf4.source.content_hash
+    assert nf4.status == "pending"
+
+
+def test_unchanged_notes_are_skipped(ws, notes):
+    extract_notes(ws, notes)
+    job = extract_notes(ws, notes)
+    assert (job.added, job.updated, job.retired, job.skipped) == (0, 0, 0, 2)
+
+
+def test_changed_note_replaces_its_pairs_and_keeps_unchanged_approvals(ws, notes):
+    extract_notes(ws, notes)
+    with ws.open_store() as store:
+        store.set_status(store.ids(), "approved", actor="ana")
+    write_note(notes, "a.md", qa_note(("What is NF4?", "A 4-bit NormalFloat data type."),
+                                      ("What is double quantization?", "It quantizes the scales a second time.")))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.retired, job.skipped) == (1, 1, 1)
+    assert live(ws) == {"What is NF4?": "approved", "What is double quantization?": "pending",
+                        "LoRA 的秩怎么选？": "approved"}
+
+
+def test_deleted_note_retires_its_pairs(ws, notes):
+    extract_notes(ws, notes)
+    (notes / "sub" / "b.md").unlink()
+    job = extract_notes(ws, notes)
+    assert job.retired == 1
+    assert "LoRA 的秩怎么选？" not in live(ws)
+    with ws.open_store() as store:
+        assert store.count(SampleFilter(include_retired=True)) == 3  # retired, not deleted
+
+
+def test_extracting_one_folder_does_not_retire_another(ws, notes):
+    other = ws.root / "other"
+    write_note(other, "c.md", qa_note(("What is vLLM?", "A fast inference server.")))
+    extract_notes(ws, notes)
+    extract_notes(ws, other)
+    assert len(live(ws)) == 4
+
+
+BAD_FILES = {
+    "binary.md": b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR",
+    "gbk.md": "# 笔记\n\n问：什么是显存？\n答：GPU 的内存。\n".encode("gbk"),
+    "empty.md": b"",
+    "blank.md": b"  \n\n\t\n",
+    "front.md": b"---\ntitle: [unclosed\n\nQ: Is this read?\nA: No.\n",
+}
+
+
+@pytest.mark.parametrize("name", [*BAD_FILES, "huge.md"])
+def test_bad_files_are_skipped_named_and_recorded(ws, notes, name, caplog):
+    if name == "huge.md":
+        (notes / name).write_text(qa_note(("Big?", "x" * (ws.config.notes.max_file_bytes + 10))))
+    else:
+        (notes / name).write_bytes(BAD_FILES[name])
+    with caplog.at_level(logging.WARNING):
+        job = extract_notes(ws, notes)
+    assert job.state == "completed" and job.added == 3  # the good notes still land
+    assert job.errors == 1 and job.error_log[0]["file"] == f"notes/{name}"
+    assert name in job.error_log[0]["error"] and "\n" not in job.error_log[0]["error"]
+    assert any(name in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_a_note_turning_bad_keeps_what_it_yielded(ws, notes):
+    extract_notes(ws, notes)
+    (notes / "a.md").write_bytes(b"\xff\xfe broken")
+    job = extract_notes(ws, notes)
+    assert job.errors == 1 and job.retired == 0
+    assert "What is NF4?" in live(ws)
+
+
+def test_missing_path_is_a_clear_error(ws):
+    with pytest.raises(FactoryError, match="no such file or folder"):
+        extract_notes(ws, ws.root / "nope")
+
+
+def test_second_job_stops_with_a_message_naming_the_first(ws, notes):
+    with job_lock(ws.lock_path, "extract notes elsewhere"):
+        with pytest.raises(JobLocked, match="another job is running.*extract notes elsewhere"):
+            extract_notes(ws, notes)
+        result = run_cli("extract", "notes", str(notes), cwd=ws.root, check=False)  # a real second process
+    assert result.returncode == 1
+    assert "another job is running" in result.stderr and "--wait" in result.stderr
+    assert live(ws) == {}
+
+
+def test_second_job_with_wait_runs_after_the_first(ws, notes):
+    with job_lock(ws.lock_path, "first job"):
+        waiting = subprocess.Popen([sys.executable, "-m", "factory", "extract", "notes", str(notes), "--wait",
+                                    "--json"], cwd=ws.root, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+        time.sleep(1.5)
+        assert waiting.poll() is None  # still waiting while the lock is held
+    stdout, stderr = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, stderr
+    assert "waiting for another job" in stderr
+    assert json.loads(stdout)["added"] == 3
+
+
+def _corpus(folder, n):
+    for i in range(n):
+        write_note(folder, f"n{i:05d}.md", qa_note((f"What does setting {i} control?", f"Setting {i} controls knob {i}."),
+                                                   (f"Default of setting {i}?", f"It defaults to {i * 7}.")))
+
+
+def test_killed_job_leaves_a_consistent_store_and_the_next_run_finishes(ws, tmp_path):
+    notes = ws.root / "notes"
+    _corpus(notes, 1500)
+    proc = subprocess.Popen([sys.executable, "-m", "factory", "extract", "notes", str(notes)], cwd=ws.root,
+                            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    with ws.open_store() as store:
+        while len(store.documents("notes")) < 50 and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        done = len(store.documents("notes"))
+        assert proc.returncode == -signal.SIGKILL
+        assert 50 <= done < 1500, "the job must be killed midway for this test to mean anything"
+        assert store.integrity_check() == "ok"
+        # every synced note has exactly its two pairs; nothing half-written
+        assert store.count() == 2 * done
+    job = extract_notes(ws, notes)
+    assert job.skipped == done and job.added == 2 * (1500 - done)
+    with ws.open_store() as store:
+        states = [j.state for j in store.jobs()]
+        assert states == ["completed", "interrupted"]
+        assert store.count() == 3000

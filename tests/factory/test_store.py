@@ -1,0 +1,138 @@
+import sqlite3
+
+import pytest
+
+from factory.errors import RevisionConflict, StoreError
+from factory.sample import Sample, Source
+from factory.store import SCHEMA_VERSION, SampleFilter, Store
+
+
+def pair(q: str, a: str, uri: str = "notes/a.md", **kw) -> Sample:
+    return Sample(instruction=q, output=a, source=Source(kind="notes", uri=uri, locator={"lines": [1, 2]}), **kw)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "store.sqlite") as s:
+        yield s
+
+
+def test_wal_mode_and_schema_version(store, tmp_path):
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.schema_version == SCHEMA_VERSION
+    store.close()
+    with Store(tmp_path / "store.sqlite") as again:  # reopening migrates nothing and keeps data
+        assert again.schema_version == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused_without_touching_it(tmp_path):
+    path = tmp_path / "store.sqlite"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this factory"):
+        Store(path)
+
+
+def test_migrations_run_from_an_empty_file(tmp_path):
+    path = tmp_path / "store.sqlite"
+    sqlite3.connect(path).close()
+    with Store(path) as store:
+        tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"samples", "origins", "findings", "history", "documents", "jobs"} <= tables
+
+
+def test_history_is_append_only(store):
+    store.sync_document("notes", "a.md", "h1", "v1", [pair("What is NF4?", "A 4-bit data type.")], actor="job")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store._db.execute("UPDATE history SET actor = 'someone else'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        store._db.execute("DELETE FROM history")
+
+
+def test_failed_transaction_writes_nothing(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.sync_document("notes", "a.md", "h1", "v1", [pair("What is NF4?", "A 4-bit type.")], actor="job")
+            raise RuntimeError("killed halfway")
+    assert store.count() == 0
+    assert store.documents("notes") == {}
+
+
+def test_sync_adds_keeps_and_retires(store):
+    a, b = pair("What is NF4?", "A 4-bit data type."), pair("What is LoRA?", "Low-rank adapters.")
+    counts = store.sync_document("notes", "a.md", "h1", "v1", [a, b], actor="job")
+    assert (counts.added, counts.retired) == (2, 0)
+    store.set_status([a.id], "approved", actor="ana")
+
+    b2 = pair("What is LoRA?", "Low-rank adapters added to frozen weights.")
+    counts = store.sync_document("notes", "a.md", "h2", "v1", [a, b2], actor="job")
+    assert (counts.added, counts.unchanged, counts.retired) == (1, 1, 1)
+    assert store.get(a.id).status == "approved"  # unchanged text keeps its approval
+    assert store.get(b2.id).status == "pending"
+    assert store.count(SampleFilter(include_retired=True)) == 3
+    assert {s.id for s in store.samples()} == {a.id, b2.id}
+    assert [h.action for h in store.history(b.id)] == ["add", "retire"]
+
+
+def test_same_pair_in_two_documents_is_one_sample(store):
+    shared = pair("What is NF4?", "A 4-bit data type.")
+    store.sync_document("notes", "a.md", "h1", "v1", [shared], actor="job")
+    store.sync_document("notes", "b.md", "h2", "v1", [shared.model_copy(update={"source": Source(kind="notes", uri="b.md")})],
+                        actor="job")
+    assert store.count() == 1
+    assert store.forget_document("notes", "a.md", actor="job") == 0  # b.md still yields it
+    live = store.get(shared.id)
+    assert live.source.uri == "b.md"
+    assert store.forget_document("notes", "b.md", actor="job") == 1
+    assert store.count() == 0
+
+
+def test_retired_sample_comes_back_with_its_review(store):
+    a = pair("What is NF4?", "A 4-bit data type.")
+    store.sync_document("notes", "a.md", "h1", "v1", [a], actor="job")
+    store.set_status([a.id], "approved", actor="ana")
+    store.forget_document("notes", "a.md", actor="job")
+    store.sync_document("notes", "a.md", "h1", "v1", [a], actor="job")
+    assert store.get(a.id).status == "approved"
+    assert [h.action for h in store.history(a.id)] == ["add", "approved", "retire", "restore"]
+
+
+def test_edit_checks_revision_and_keeps_old_text(store):
+    a = pair("What is NF4?", "A 4-bit data type.")
+    store.sync_document("notes", "a.md", "h1", "v1", [a], actor="job")
+    seen = store.get(a.id)
+    store.edit(a.id, seen.revision, {"output": "NF4 is a 4-bit NormalFloat type."}, actor="ana")
+    with pytest.raises(RevisionConflict, match="changed since you read it"):
+        store.edit(a.id, seen.revision, {"output": "Bob's version"}, actor="bob")
+    now = store.get(a.id)
+    assert now.output == "NF4 is a 4-bit NormalFloat type."
+    edit = [h for h in store.history(a.id) if h.action == "edit"]
+    assert len(edit) == 1 and edit[0].actor == "ana"
+    assert edit[0].changes["output"] == ["A 4-bit data type.", "NF4 is a 4-bit NormalFloat type."]
+
+
+def test_edit_refuses_unknown_fields_and_invalid_records(store):
+    a = pair("What is NF4?", "A 4-bit data type.")
+    store.sync_document("notes", "a.md", "h1", "v1", [a], actor="job")
+    with pytest.raises(StoreError, match="cannot edit status"):
+        store.edit(a.id, 1, {"status": "approved"}, actor="ana")
+
+
+def test_status_changes_are_recorded_with_reviewer(store):
+    a = pair("What is NF4?", "A 4-bit data type.")
+    store.sync_document("notes", "a.md", "h1", "v1", [a], actor="job")
+    store.set_status([a.id], "rejected", actor="ana", reason="outdated")
+    (entry,) = [h for h in store.history(a.id) if h.action == "rejected"]
+    assert entry.actor == "ana"
+    assert entry.changes == {"status": ["pending", "rejected"], "reason": "outdated"}
+    assert store.get(a.id).revision == 2
+
+
+def test_stale_running_job_is_marked_interrupted(store):
+    first = store.start_job("extract", "notes:x", pid=1)
+    second = store.start_job("extract", "notes:x", pid=2)
+    states = {j.id: j.state for j in store.jobs()}
+    assert states == {first: "interrupted", second: "running"}

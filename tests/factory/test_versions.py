@@ -1,0 +1,138 @@
+import json
+import os
+import stat
+
+import pytest
+
+from factory.errors import VersionError
+from factory.sample import Sample, Source
+from factory.versions import list_versions, freeze_version, resolve_version, split_eval, verify_version
+
+
+def approved(ws, n: int, start: int = 0, uri: str = "notes/a.md") -> list[str]:
+    samples = [Sample(instruction=f"Question number {i}?", output=f"Answer number {i}.",
+                      source=Source(kind="notes", uri=uri), lang="en") for i in range(start, start + n)]
+    with ws.open_store() as store:
+        store.sync_document("notes", f"{uri}#{start}", "h", "v1", samples, actor="job")
+        store.set_status([s.id for s in samples], "approved", actor="ana")
+    return [s.id for s in samples]
+
+
+def test_freeze_refuses_an_empty_set(ws):
+    with pytest.raises(VersionError, match="no approved samples"):
+        freeze_version(ws, "kb")
+    assert list_versions(ws) == []
+
+
+def test_freeze_writes_an_immutable_verified_version(ws):
+    ids = approved(ws, 40)
+    version, new = freeze_version(ws, "kb", eval_ratio=0.25, seed=3)
+    assert new and version.ref == "kb@v1" and version.path == ws.versions_dir / "kb" / "v1"
+    assert sorted(p.name for p in version.path.iterdir()) == ["README.md", "eval.jsonl", "manifest.json", "train.jsonl"]
+    train, evals = version.records("train"), version.records("eval")
+    assert sorted(r["id"] for r in train + evals) == sorted(ids)
+    m = json.loads((version.path / "manifest.json").read_text())
+    assert m["counts"]["train"] == len(train) and m["counts"]["eval"] == len(evals) == len(split_eval(ids, 0.25, 3))
+    assert m["eval_ratio"]["asked"] == 0.25 and m["seed"] == 3 and m["parent"] is None
+    assert m["sources"] == [{"kind": "notes", "uri": "notes/a.md#0", "samples": 40}]
+    assert m["check_config"]["near_duplicate_threshold"] == ws.config.checks.near_duplicate_threshold
+    assert set(m["files"]) == {"train.jsonl", "eval.jsonl", "README.md"}
+    assert all(not (p.stat().st_mode & stat.S_IWUSR) for p in version.path.iterdir())
+    assert "kb@v1" in (version.path / "README.md").read_text()
+    assert verify_version(version) == []
+    # review state does not leak into the data files
+    assert "status" not in train[0] and "findings" not in train[0]
+
+
+def test_eval_split_is_deterministic_and_stable_as_data_grows(ws):
+    ids = approved(ws, 60)
+    v1, _ = freeze_version(ws, "kb", eval_ratio=0.2, seed=0)
+    approved(ws, 60, start=60)
+    v2, _ = freeze_version(ws, "kb", eval_ratio=0.2, seed=0)
+    eval1 = {r["id"] for r in v1.records("eval")}
+    eval2 = {r["id"] for r in v2.records("eval")}
+    assert eval1 and eval1 <= eval2  # an eval question never moves into a later train split
+    assert not eval2 & {r["id"] for r in v2.records("train")}
+    assert v2.manifest["parent"] == {"ref": "kb@v1", "dataset_hash": v1.dataset_hash}
+    assert split_eval(ids, 0.2, 0) == split_eval(list(reversed(ids)), 0.2, 0)
+    assert split_eval(ids, 0.2, 0) != split_eval(ids, 0.2, 1)
+
+
+def test_small_sets_still_get_an_eval_sample(ws):
+    approved(ws, 3)
+    version, _ = freeze_version(ws, "kb", eval_ratio=0.1)
+    assert version.manifest["counts"]["eval"] == 1
+
+
+def test_references(ws):
+    approved(ws, 5)
+    v1, _ = freeze_version(ws, "kb")
+    approved(ws, 5, start=5)
+    v2, _ = freeze_version(ws, "kb")
+    assert resolve_version(ws, "kb@v1").path == v1.path
+    assert resolve_version(ws, "kb@latest").path == v2.path
+    assert resolve_version(ws, "kb").path == v2.path
+    assert resolve_version(ws, f"kb@{v1.dataset_hash[:8]}").path == v1.path
+    with pytest.raises(VersionError, match="no such version"):
+        resolve_version(ws, "kb@v9")
+    with pytest.raises(VersionError, match="no versions named"):
+        resolve_version(ws, "other@v1")
+    with pytest.raises(VersionError, match="not a version reference"):
+        resolve_version(ws, "kb@zzzz")
+
+
+def test_identical_refreeze_can_reuse_the_latest(ws):
+    approved(ws, 5)
+    v1, _ = freeze_version(ws, "kb")
+    same, new = freeze_version(ws, "kb", reuse_identical=True)
+    assert not new and same.path == v1.path
+    v2, new = freeze_version(ws, "kb")
+    assert new and v2.version == 2 and v2.dataset_hash == v1.dataset_hash
+
+
+@pytest.mark.parametrize("tamper", ["edit_line", "drop_line", "delete_file", "extra_file", "edit_manifest_hash"])
+def test_tampered_version_fails_verify(ws, tamper):
+    approved(ws, 20)
+    version, _ = freeze_version(ws, "kb", eval_ratio=0.2)
+    train = version.path / "train.jsonl"
+    for p in version.path.iterdir():
+        p.chmod(0o644)
+    lines = train.read_text().splitlines(keepends=True)
+    if tamper == "edit_line":
+        train.write_text("".join(lines).replace("Answer number", "Answer numbr", 1))
+    elif tamper == "drop_line":
+        train.write_text("".join(lines[1:]))
+    elif tamper == "delete_file":
+        (version.path / "eval.jsonl").unlink()
+    elif tamper == "extra_file":
+        (version.path / "sneaky.jsonl").write_text("{}\n")
+    else:
+        manifest = json.loads((version.path / "manifest.json").read_text())
+        manifest["dataset_hash"] = "0" * 64
+        (version.path / "manifest.json").write_text(json.dumps(manifest))
+    version = resolve_version(ws, "kb@v1")
+    assert verify_version(version) != []
+
+
+def test_crash_during_freeze_leaves_no_half_version(ws, monkeypatch):
+    approved(ws, 5)
+
+    def crash(src, dst):
+        raise OSError("power cut")
+
+    monkeypatch.setattr(os, "rename", crash)
+    with pytest.raises(OSError, match="power cut"):
+        freeze_version(ws, "kb")
+    monkeypatch.undo()
+    assert list_versions(ws) == []
+    version, _ = freeze_version(ws, "kb")  # the next freeze cleans up and writes v1 whole
+    assert version.version == 1 and verify_version(version) == []
+    assert [p.name for p in (ws.versions_dir / "kb").iterdir()] == ["v1"]
+
+
+def test_bad_names_and_ratios_are_refused(ws):
+    approved(ws, 2)
+    with pytest.raises(VersionError, match="version name"):
+        freeze_version(ws, "../escape")
+    with pytest.raises(VersionError, match="eval-ratio"):
+        freeze_version(ws, "kb", eval_ratio=1.5)
