@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from factory.checks import CHECKS, CheckContext, run_checks
+from factory.checks import CHECKS, REASON_CODES, CheckContext, run_checks
 from factory.checks.language import detect_language
+from factory.errors import BadInput
 from factory.jobs import job_lock
 from factory.progress import Progress, no_progress
-from factory.store import CheckResult, SampleFilter
+from factory.store import CheckResult, SampleFilter, SyncCounts
 from factory.workspace import Workspace
 
 
@@ -28,6 +29,10 @@ class CheckSummary:
 def check_pending(ws: Workspace, *, recheck: bool = False, wait: bool = False,
                   progress: Progress = no_progress) -> CheckSummary:
     """Check pending samples not checked since their last change (all pending ones with `recheck`)."""
+    for code in ws.config.checks.severity:  # a typo here would silently change nothing
+        if code not in REASON_CODES:
+            raise BadInput(f"{ws.config_path}: checks.severity.{code}: unknown reason code; "
+                           "`factory reasons` lists them")
     with job_lock(ws.lock_path, "check", wait=wait), ws.open_store() as store:
         job_id = store.start_job("check", "pending", os.getpid())
         batch = store.samples(SampleFilter(status="pending", unchecked=not recheck))
@@ -51,5 +56,5 @@ def check_pending(ws: Workspace, *, recheck: bool = False, wait: bool = False,
             results[sample.id] = CheckResult(lang=detect_language(f"{sample.instruction}\n{sample.output}"),
                                              findings=found, reject=reject)
         summary.rejected = store.save_check_results(results, actor="check")
-        store.update_job(job_id, state="completed")
+        store.update_job(job_id, state="completed", counts=SyncCounts(updated=summary.checked))
         return summary

@@ -24,12 +24,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from factory.errors import FactoryError
+from factory.errors import FactoryError, WorkspaceNotFound
 from factory.progress import Progress as ProgressCallback
 from factory.sample import STATUSES
 from factory.store import SampleFilter
@@ -41,7 +40,7 @@ extract_app = typer.Typer(no_args_is_help=True, help="Extract samples from a sou
 app.add_typer(extract_app, name="extract")
 
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # errors stay one line, never wrapped
 _state: dict[str, Any] = {"workspace": None}
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -55,9 +54,16 @@ def _global(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
     _state["workspace"] = workspace
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(console=err, show_time=False, show_path=False, markup=False)],
-                        force=True)
+    # One plain line per record ("warning: skipped notes/x.md: not UTF-8 ..."), easy to grep in cron mail.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LevelFormatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
+
+
+class _LevelFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
 
 
 def _ws() -> Workspace:
@@ -117,6 +123,23 @@ def check(all_pending: Annotated[bool, typer.Option("--all", help="Re-check ever
     out.print(f"checked {summary.checked}: {summary.rejected} rejected, {summary.warned} with warnings")
     for code, n in sorted(summary.by_reason.items()):
         out.print(f"  {code}: {n}")
+
+
+@app.command()
+def reasons(as_json: JsonFlag = False) -> None:
+    """Every reason code the checks can report, with its severity and meaning."""
+    from factory.checks import REASON_CODES
+
+    try:
+        overrides = _ws().config.checks.severity
+    except WorkspaceNotFound:  # outside a workspace: the defaults
+        overrides = {}
+    rows = {code: {"severity": overrides.get(code, sev), "description": text}
+            for code, (sev, text) in sorted(REASON_CODES.items())}
+    if as_json:
+        return _print_json(rows)
+    for code, row in rows.items():
+        out.print(f"{code:28} {row['severity']:7} {escape(row['description'])}")
 
 
 # -- looking at the store ------------------------------------------------------------------

@@ -50,7 +50,8 @@ def extract_notes(ws: Workspace, path: Path, *, wait: bool = False, progress: Pr
                     samples = markdown_notes.extract_pairs(text, uri=uri, config=config, content_hash=digest)
                 except (BadInput, OSError) as exc:
                     # A bad note is skipped and recorded; what it yielded before stays in the store.
-                    message = str(exc) if isinstance(exc, BadInput) else f"{uri}: {exc.strerror or exc}"
+                    message = str(exc).replace(str(file), uri, 1) if isinstance(exc, BadInput) else \
+                        f"{uri}: {exc.strerror or exc}"
                     log.warning("skipped %s", message)
                     errors.append({"file": uri, "error": message})
                 else:

@@ -68,7 +68,9 @@ def test_notes_to_verified_export(tmp_path):
 
     train = ws / ".factory" / "versions" / "kb" / "v1" / "train.jsonl"
     train.chmod(0o644)
-    train.write_text(train.read_text().replace("QLoRA", "QLORA"))
+    original = train.read_text()
+    train.write_text(original.replace('"output":"', '"output":"Tampered. ', 1))
+    assert train.read_text() != original
     result = run_cli("verify", "kb@v1", cwd=ws, check=False)
     assert result.returncode == 1 and "train.jsonl" in result.stderr
 
@@ -89,3 +91,20 @@ def test_bad_config_names_the_file_and_field(tmp_path):
     result = run_cli("extract", "notes", "notes", cwd=tmp_path, check=False)
     assert result.returncode == 1
     assert "config.toml" in result.stderr and "checks.near_duplicate_threshold" in result.stderr
+
+
+def test_reasons_lists_every_code_with_overrides(tmp_path):
+    from factory.checks import REASON_CODES
+
+    run_cli("init", str(tmp_path), cwd=tmp_path)
+    (tmp_path / ".factory" / "config.toml").write_text('[checks.severity]\nnear_duplicate = "reject"\n')
+    rows = json.loads(run_cli("reasons", "--json", cwd=tmp_path).stdout)
+    assert set(rows) == set(REASON_CODES)
+    assert rows["near_duplicate"]["severity"] == "reject" and rows["empty_output"]["severity"] == "reject"
+
+
+def test_unknown_severity_override_is_refused(tmp_path):
+    run_cli("init", str(tmp_path), cwd=tmp_path)
+    (tmp_path / ".factory" / "config.toml").write_text('[checks.severity]\nnear_duplicat = "reject"\n')
+    result = run_cli("check", cwd=tmp_path, check=False)
+    assert result.returncode == 1 and "checks.severity.near_duplicat: unknown reason code" in result.stderr

@@ -15,7 +15,8 @@ def test_demo_builds_a_verified_version_with_findings_to_review(tmp_path):
     # the deliberate problems in the bundled notes are caught
     bad = {e["file"].split("/")[-1] for e in result.job.error_log}
     assert {"legacy-gbk-notes.md", "broken-front-matter.md", "empty-draft.md"} <= bad
-    for code in ("exact_duplicate", "near_duplicate", "markdown_residue", "output_equals_instruction"):
+    for code in ("exact_duplicate", "near_duplicate", "markdown_residue", "output_equals_instruction",
+                 "placeholder_output"):
         assert result.stats["by_reason"].get(code, 0) >= 1, code
     assert result.stats["by_status"]["pending"] >= 1  # warnings are left for a person
 

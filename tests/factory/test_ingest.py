@@ -96,7 +96,7 @@ def test_bad_files_are_skipped_named_and_recorded(ws, notes, name, caplog):
         job = extract_notes(ws, notes)
     assert job.state == "completed" and job.added == 3  # the good notes still land
     assert job.errors == 1 and job.error_log[0]["file"] == f"notes/{name}"
-    assert name in job.error_log[0]["error"] and "\n" not in job.error_log[0]["error"]
+    assert job.error_log[0]["error"].startswith(f"notes/{name}: ") and "\n" not in job.error_log[0]["error"]
     assert any(name in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
 
 

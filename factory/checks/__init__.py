@@ -1,0 +1,70 @@
+"""Checks: pure functions of a batch of samples that return findings.
+
+A check does no I/O, no counting and no store access, so the same function runs in a test, in
+the CLI runner, and under `datasets.map(num_proc=...)` or Ray Data. The runner that calls
+`run_checks` records the findings, rejects on severity "reject" and keeps the stats.
+
+    findings = run_checks(batch, CheckContext(config.checks, reference=live_samples))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from factory.config import ChecksConfig
+from factory.errors import BadInput
+from factory.sample import Finding, Sample, Severity
+
+Flag = tuple[str, Finding]  # (sample_id, finding)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    config: ChecksConfig
+    # Other live samples (approved or already checked). Batch samples are compared against
+    # them for duplicates; they are never flagged themselves.
+    reference: Sequence[Sample] = ()
+
+
+Check = Callable[[Sequence[Sample], CheckContext], list[Flag]]
+
+# Imported after the types above: the modules refer to them (only for annotations).
+from factory.checks import duplicates, fields, language, length, markdown, near_duplicates  # noqa: E402
+
+_MODULES = (fields, markdown, length, language, duplicates, near_duplicates)
+
+CHECKS: dict[str, Check] = {
+    fields.NAME: fields.check_fields,
+    markdown.NAME: markdown.check_markdown,
+    length.NAME: length.check_length,
+    language.NAME: language.check_language,
+    duplicates.NAME: duplicates.check_exact_duplicates,
+    near_duplicates.NAME: near_duplicates.check_near_duplicates,
+}
+
+REASON_CODES: dict[str, tuple[Severity, str]] = {code: v for m in _MODULES for code, v in m.REASON_CODES.items()}
+
+
+def run_checks(
+    batch: Sequence[Sample], ctx: CheckContext, names: Iterable[str] | None = None
+) -> dict[str, list[Finding]]:
+    """Findings per batch sample id (an empty list when clean), checks in `CHECKS` order.
+
+    `ctx.config.severity` overrides the default severity of a reason code.
+    """
+    selected = set(CHECKS) if names is None else set(names)
+    unknown = selected - set(CHECKS)
+    if unknown:
+        raise BadInput(f"unknown check(s) {', '.join(sorted(unknown))}; choose from {', '.join(CHECKS)}")
+    overrides = ctx.config.severity
+    result: dict[str, list[Finding]] = {s.id: [] for s in batch}
+    for name, check in CHECKS.items():
+        if name not in selected:
+            continue
+        for sample_id, finding in check(batch, ctx):
+            severity = overrides.get(finding.code, finding.severity)
+            if severity != finding.severity:
+                finding = finding.model_copy(update={"severity": severity})
+            result[sample_id].append(finding)
+    return result
