@@ -39,19 +39,33 @@ from factory.workspace import init_workspace  # noqa: E402
 
 EN_TOPICS = ["LoRA rank", "learning rate", "KV cache", "gradient checkpointing", "eval split", "chat template",
              "tokenizer", "vLLM server", "Ollama import", "GPU queue", "data cleaning", "dedup threshold"]
-EN_WORDS = ("model adapter batch memory token sequence checkpoint queue node server latency throughput "
-            "dataset sample answer question config cluster budget precision loss step epoch warmup").split()
 ZH_TOPICS = ["显存预算", "学习率", "数据清洗", "去重阈值", "模型部署", "评测集", "分词器", "训练队列"]
-ZH_CHARS = "模型训练数据显存批次序列长度检查点队列节点服务延迟吞吐样本问题答案配置集群预算精度损失步骤学习率预热"
+
+
+def _zipf(n: int) -> list[float]:
+    return [1 / (rank + 1) for rank in range(n)]
+
+
+# Text with the statistics of real prose: a 6,000-word English-like vocabulary and the 3,500
+# most common-range Han characters, both drawn Zipf-distributed, so unrelated texts share the
+# frequent words and characters but not whole passages (a tiny vocabulary would make every
+# pair look alike and measure nothing but the worst case).
+_SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"]
+_vocab_rng = random.Random(42)
+EN_WORDS = sorted({"".join(_vocab_rng.choices(_SYLLABLES, k=_vocab_rng.randint(1, 3))) for _ in range(6000)})
+_vocab_rng.shuffle(EN_WORDS)
+EN_WEIGHTS = _zipf(len(EN_WORDS))
+ZH_CHARS = [chr(0x4E00 + i) for i in range(3500)]
+_vocab_rng.shuffle(ZH_CHARS)
+ZH_WEIGHTS = _zipf(len(ZH_CHARS))
 
 
 def en_sentence(rng: random.Random) -> str:
-    words = rng.choices(EN_WORDS, k=rng.randint(8, 16))
-    return " ".join(words).capitalize() + "."
+    return " ".join(rng.choices(EN_WORDS, EN_WEIGHTS, k=rng.randint(8, 16))).capitalize() + "."
 
 
 def zh_sentence(rng: random.Random) -> str:
-    return "".join(rng.choices(ZH_CHARS, k=rng.randint(12, 24))) + "。"
+    return "".join(rng.choices(ZH_CHARS, ZH_WEIGHTS, k=rng.randint(12, 24))) + "。"
 
 
 def make_note(i: int, rng: random.Random) -> str:
@@ -95,9 +109,9 @@ def bench_notes(n: int, root: Path) -> list[str]:
     t = time.perf_counter()
     extract_notes(ws, notes)
     warm = time.perf_counter() - t
-    for path in files[:: 100]:
-        path.write_text(path.read_text(encoding="utf-8") + "\nQ: One more question?\nA: One more answer here.\n",
-                        encoding="utf-8")
+    for k, path in enumerate(files[::100]):
+        path.write_text(path.read_text(encoding="utf-8") + f"\nQ: One more question, number {k}?\n"
+                        f"A: One more answer, number {k}.\n", encoding="utf-8")
     t = time.perf_counter()
     changed = extract_notes(ws, notes)
     one_percent = time.perf_counter() - t
@@ -126,7 +140,7 @@ def planted_samples(n: int, rng: random.Random) -> tuple[list[str], set[tuple[in
                 text = cut.join(parts)
             chars = list(text)
             for _ in range(max(1, len(chars) // 60)):  # a few character edits
-                chars[rng.randrange(len(chars))] = rng.choice(ZH_CHARS if "。" in text else EN_WORDS[0])
+                chars[rng.randrange(len(chars))] = rng.choice(ZH_CHARS if "。" in text else "etaoinshr")
             planted.add((src, len(texts)))
             texts.append("".join(chars))
         else:

@@ -40,28 +40,27 @@ def extract_notes(ws: Workspace, path: Path, *, wait: bool = False, progress: Pr
                 uri = ws.uri_for(file)
                 known_version = known.pop(uri, None)
                 try:
-                    if file.stat().st_size <= config.max_file_bytes:
-                        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-                        if known_version == (digest, markdown_notes.EXTRACTOR_VERSION):
-                            unchanged += 1
-                            progress(done, len(files))
-                            continue
-                    text = markdown_notes.read_note(file, max_bytes=config.max_file_bytes)
+                    text = markdown_notes.read_note(file, max_bytes=config.max_file_bytes, name=uri)
+                    # The hash is of the decoded text, so a BOM or CRLF round trip is no change.
+                    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                    if known_version == (digest, markdown_notes.EXTRACTOR_VERSION):
+                        unchanged += 1
+                        progress(done, len(files))
+                        continue
                     samples = markdown_notes.extract_pairs(text, uri=uri, config=config, content_hash=digest)
-                except (BadInput, OSError) as exc:
+                except BadInput as exc:
                     # A bad note is skipped and recorded; what it yielded before stays in the store.
-                    message = str(exc).replace(str(file), uri, 1) if isinstance(exc, BadInput) else \
-                        f"{uri}: {exc.strerror or exc}"
-                    log.warning("skipped %s", message)
-                    errors.append({"file": uri, "error": message})
+                    log.warning("skipped %s", exc)
+                    errors.append({"file": uri, "error": str(exc)})
                 else:
                     counts += store.sync_document(SOURCE_KIND, uri, digest, markdown_notes.EXTRACTOR_VERSION,
                                                   samples, actor=actor, job_id=job_id)
                 progress(done, len(files))
             for uri in sorted(known):  # notes that were synced before and are gone now
                 counts.retired += store.forget_document(SOURCE_KIND, uri, actor=actor)
-        except BaseException:
-            store.update_job(job_id, state="interrupted", counts=counts, skipped=unchanged, errors=errors)
+        except BaseException as exc:  # a bug fails the job; Ctrl-C interrupts it
+            state = "failed" if isinstance(exc, Exception) else "interrupted"
+            store.update_job(job_id, state=state, counts=counts, skipped=unchanged, errors=errors)
             raise
         store.update_job(job_id, state="completed", counts=counts, skipped=unchanged, errors=errors)
         return store.jobs(limit=1)[0]

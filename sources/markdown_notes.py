@@ -154,27 +154,29 @@ def iter_note_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def read_note(path: Path, *, max_bytes: int) -> str:
-    """The note's text: UTF-8 without BOM, unix newlines. Raises BadInput naming the file."""
+def read_note(path: Path, *, max_bytes: int, name: str | None = None) -> str:
+    """The note's text: UTF-8 without BOM, unix newlines. Raises BadInput naming the file
+    (as `name` when given, e.g. its workspace-relative uri, else its path)."""
+    name = name or str(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise BadInput(f"{path}: {size} bytes is over the {max_bytes}-byte limit (notes.max_file_bytes)")
+            raise BadInput(f"{name}: {size} bytes is over the {max_bytes}-byte limit (notes.max_file_bytes)")
         data = path.read_bytes()
     except OSError as exc:
-        raise BadInput(f"{path}: cannot read: {exc.strerror}") from None
+        raise BadInput(f"{name}: cannot read: {exc.strerror}") from None
     nul = data.find(b"\x00", 0, 8192)
     if nul >= 0:
-        raise BadInput(f"{path}: looks binary (NUL byte at offset {nul}), not a Markdown note")
+        raise BadInput(f"{name}: looks binary (NUL byte at offset {nul}), not a Markdown note")
     bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
         at = bom + exc.start
-        raise BadInput(f"{path}: not UTF-8 (byte 0x{data[at]:02x} at offset {at}); re-save it as UTF-8") from None
+        raise BadInput(f"{name}: not UTF-8 (byte 0x{data[at]:02x} at offset {at}); re-save it as UTF-8") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise BadInput(f"{path}: {'empty file' if not text else 'only whitespace'}, nothing to extract")
+        raise BadInput(f"{name}: {'empty file' if not text else 'only whitespace'}, nothing to extract")
     return text
 
 

@@ -166,3 +166,11 @@ def test_killed_job_leaves_a_consistent_store_and_the_next_run_finishes(ws, tmp_
         states = [j.state for j in store.jobs()]
         assert states == ["completed", "interrupted"]
         assert store.count() == 3000
+
+
+def test_line_ending_or_bom_changes_alone_are_no_change(ws, notes):
+    extract_notes(ws, notes)
+    path = notes / "a.md"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_text(encoding="utf-8").replace("\n", "\r\n").encode("utf-8"))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.retired, job.skipped) == (0, 0, 2)
