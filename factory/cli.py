@@ -16,6 +16,7 @@ import getpass
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -372,6 +373,8 @@ def demo(path: Annotated[Path, typer.Argument(help="Folder for the demo workspac
     out.print(f"{state} [bold]{version.ref}[/]: {version.manifest['counts']['train']} train, "
               f"{version.manifest['counts']['eval']} eval, hash {version.dataset_hash[:12]}")
     out.print("\nnext, from the demo folder:")
+    if shutil.which("factory") is None:  # installed in a venv that is not active
+        out.print(f"  source {Path(sys.executable).parent / 'activate'}")
     out.print(f"  cd {path}")
     for line in ("factory status", "factory ls --status pending", "factory show ID",
                  "factory approve ID   # or: factory reject ID --because 'why'",
