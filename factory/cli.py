@@ -259,7 +259,7 @@ def _review(new_status: str, ids: list[str], status: str | None, reason: str | N
         elif any((status, reason, source, lang, no_findings)):
             targets = store.ids(_filter(status or "pending", reason, source, lang, no_findings=no_findings))
         else:
-            raise FactoryError(f"give sample ids, or a filter such as --no-findings or --reason CODE")
+            raise FactoryError("give sample ids, or a filter such as --no-findings or --reason CODE")
         changed = store.set_status(targets, new_status, actor=_reviewer(reviewer), reason=note)
     out.print(f"{new_status} {changed} sample(s)" + (f" ({len(targets) - changed} already {new_status})"
                                                     if len(targets) > changed else ""))

@@ -137,7 +137,6 @@ class SampleFilter:
     text: str | None = None  # substring of instruction, input or output
     no_findings: bool = False
     unchecked: bool = False
-    ids: Sequence[str] | None = None
     include_retired: bool = False
 
     def where(self) -> tuple[str, list[Any]]:
@@ -163,9 +162,6 @@ class SampleFilter:
             clauses.append("id NOT IN (SELECT sample_id FROM findings)")
         if self.unchecked:
             clauses.append("checked = 0")
-        if self.ids is not None:
-            clauses.append(f"id IN (SELECT value FROM json_each(?))")
-            params.append(_json(list(self.ids)))
         return (" AND ".join(clauses) or "1"), params
 
 
@@ -443,19 +439,6 @@ class Store:
                      other["source_hash"], sample_id),
                 )
         return retired
-
-    def add_samples(self, samples: Iterable[Sample], *, actor: str) -> int:
-        """Add samples that have no document behind them (manual entries); existing ids are left alone."""
-        added = 0
-        with self.transaction() as db:
-            for sample in samples:
-                if db.execute("SELECT 1 FROM samples WHERE id = ?", (sample.id,)).fetchone() is None:
-                    self._insert(sample, actor)
-                    db.execute("INSERT OR IGNORE INTO origins VALUES (?, ?, ?, ?, ?, ?)",
-                               (sample.source.kind, sample.source.uri, sample.id, _json(sample.source.locator),
-                                sample.source.extractor_version, sample.source.content_hash))
-                    added += 1
-        return added
 
     def _insert(self, sample: Sample, actor: str) -> None:
         stamp = now()
