@@ -2,6 +2,10 @@
 
 It sets each sample's language, replaces its findings, auto-rejects samples with a finding of
 severity `reject`, and records all of it in the history under the actor "check".
+
+Duplicates are looked for across all sources (general pools included) and against every frozen
+version: a sample frozen earlier and since rejected or retired is still what a model was
+trained on, so a new copy of it is reported with the version that holds it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from factory.checks.language import detect_language
 from factory.errors import BadInput
 from factory.jobs import job_lock
 from factory.progress import Progress, no_progress
+from factory.sample import Finding, Sample, Source
 from factory.store import CheckResult, SampleFilter, SyncCounts
+from factory.tokens import load_token_counter
+from factory.versions import list_versions
 from factory.workspace import Workspace
 
 
@@ -39,11 +46,14 @@ def check_pending(ws: Workspace, *, recheck: bool = False, wait: bool = False,
         batch_ids = {s.id for s in batch}
         # Approved samples and pending ones already checked are the reference: they win ties.
         reference = [s for s in store.samples(SampleFilter()) if s.id not in batch_ids and s.status != "rejected"]
-        ctx = CheckContext(config=ws.config.checks, reference=reference)
+        frozen = _frozen_samples(ws, skip=batch_ids | {s.id for s in reference})
+        cfg = ws.config.checks
+        ctx = CheckContext(config=cfg, reference=reference + [s for s, _ in frozen.values()],
+                           count_tokens=load_token_counter(cfg.tokenizer) if cfg.tokenizer else None)
         findings: dict[str, list] = {s.id: [] for s in batch}
         for done, name in enumerate(CHECKS, 1):
             for sample_id, found in run_checks(batch, ctx, names=[name]).items():
-                findings[sample_id].extend(found)
+                findings[sample_id].extend(_name_version(f, frozen) for f in found)
             progress(done, len(CHECKS))
         summary = CheckSummary(checked=len(batch))
         results = {}
@@ -58,3 +68,29 @@ def check_pending(ws: Workspace, *, recheck: bool = False, wait: bool = False,
         summary.rejected = store.save_check_results(results, actor="check")
         store.update_job(job_id, state="completed", counts=SyncCounts(updated=summary.checked))
         return summary
+
+
+def _frozen_samples(ws: Workspace, skip: set[str]) -> dict[str, tuple[Sample, str]]:
+    """Records of every frozen version that are not live samples any more, by id, with the first
+    version that holds each."""
+    found: dict[str, tuple[Sample, str]] = {}
+    for version in list_versions(ws):
+        for split in ("train", "eval", "general_eval"):
+            if not (version.path / f"{split}.jsonl").is_file():
+                continue
+            for record in version.records(split):
+                if record["id"] in skip or record["id"] in found:
+                    continue
+                sample = Sample(id=record["id"], instruction=record["instruction"], input=record["input"],
+                                output=record["output"], system=record.get("system"),
+                                history=[tuple(t) for t in record.get("history") or []],
+                                source=Source(**record["source"]), lang=record.get("lang"), status="approved")
+                found[record["id"]] = (sample, version.ref)
+    return found
+
+
+def _name_version(finding: Finding, frozen: dict[str, tuple[Sample, str]]) -> Finding:
+    if finding.related_id in frozen:
+        ref = frozen[finding.related_id][1]
+        return finding.model_copy(update={"message": f"{finding.message}; that sample is frozen in {ref}"})
+    return finding

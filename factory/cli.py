@@ -111,6 +111,50 @@ def extract_notes_cmd(path: Annotated[Path, typer.Argument(help="A folder of .md
               f"{job.skipped} unchanged notes skipped, {job.errors} bad files (job {job.id})")
 
 
+@app.command("import")
+def import_cmd(
+    source: Annotated[str, typer.Argument(help="A Hugging Face dataset id, a dataset folder, or a .json, .jsonl, "
+                                               ".parquet or .csv file.")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, alpaca, sharegpt or openai.")] = "auto",
+    mapping: Annotated[Optional[str], typer.Option("--map", help="Columns for other layouts: "
+                                                   "instruction=q,output=answer[,input=..,system=..].")] = None,
+    split: Annotated[str, typer.Option(help="Split to import.")] = "train",
+    subset: Annotated[Optional[str], typer.Option(help="Hub subset (config name).")] = None,
+    revision: Annotated[Optional[str], typer.Option(help="Hub branch, tag or commit.")] = None,
+    license: Annotated[Optional[str], typer.Option("--license", help="License of the data, e.g. cc-by-nc-4.0 "
+                                                   "(default: the dataset card's).")] = None,
+    pool: Annotated[Optional[str], typer.Option("--pool", help="Import as the general pool NAME, for mixing "
+                                                "into versions against forgetting.")] = None,
+    wait: WaitFlag = False, as_json: JsonFlag = False,
+) -> None:
+    """Import an open dataset (streamed; re-importing an unchanged source adds nothing)."""
+    from factory.importing import import_dataset
+    from sources.open_datasets import FORMATS, DatasetRequest, parse_mapping
+
+    if fmt not in FORMATS:
+        raise FactoryError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    request = DatasetRequest(source=source, format=fmt, mapping=parse_mapping(mapping or ""), split=split,
+                             subset=subset, revision=revision, license=license)
+    with _progress(f"importing {source}") as progress:
+        result = import_dataset(_ws(), request, pool=pool, wait=wait, progress=progress)
+    if as_json:
+        return _print_json(result.model_dump())
+    job = result.job
+    target = f"general pool {pool}" if pool else result.uri
+    if result.unchanged_source:
+        out.print(f"{target}: unchanged since the last import of {escape(result.uri)}; nothing to do (job {job.id})")
+        return
+    out.print(f"{escape(target)}: {result.rows} rows read as {result.format}; {job.added} added, "
+              f"{job.updated} already known from other sources, {job.retired} retired, "
+              f"{result.repeated} repeated rows, {result.bad_rows} bad rows skipped (job {job.id})")
+    shown = f"{result.license} (from {result.license_from})" if result.license else "unknown; pass --license"
+    out.print(f"license: {escape(shown)}")
+    if result.non_commercial:
+        err.print(f"warning: {escape(result.license)} forbids commercial use; versions with these samples say so")
+    if not pool:
+        out.print("next: `factory check`, then `factory status` and `factory ls --reason CODE`")
+
+
 @app.command()
 def check(all_pending: Annotated[bool, typer.Option("--all", help="Re-check every pending sample.")] = False,
           wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
@@ -149,26 +193,37 @@ def status(as_json: JsonFlag = False) -> None:
     """Counts by status, source, language and reason code."""
     with _ws().open_store() as store:
         stats = store.stats()
+        stats["general_pools"] = {
+            d.uri: {"source": d.meta.get("uri"), "revision": d.meta.get("revision") or d.content_hash,
+                    "license": d.meta.get("license", ""), "rows": d.meta.get("rows")}
+            for d in store.document_infos("general")}
     if as_json:
         return _print_json(stats)
-    out.print(f"{stats['total']} samples ({stats['retired']} retired, {stats['unchecked']} not checked yet)")
-    for title, key in (("status", "by_status"), ("source", "by_source"), ("language", "by_lang"),
-                       ("reason", "by_reason")):
+    in_pools = sum(stats["general_by_status"].values())
+    out.print(f"{stats['total']} samples ({in_pools} in general pools, {stats['retired']} retired, "
+              f"{stats['unchecked']} not checked yet)")
+    for title, key in (("status (review)", "by_status"), ("source", "by_source"), ("language", "by_lang"),
+                       ("license", "by_license"), ("reason", "by_reason")):
         if stats[key]:
             out.print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+    for name, pool in stats["general_pools"].items():
+        out.print(f"general pool {escape(name)}: {pool['rows']} rows from {escape(str(pool['source']))}, "
+                  f"license {escape(pool['license'] or 'unknown')}")
 
 
 def _filter(status: str | None, reason: str | None, source: str | None, lang: str | None = None,
             text: str | None = None, no_findings: bool = False) -> SampleFilter:
     if status and status not in STATUSES:
         raise FactoryError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+    # General-pool samples are mixed in at freeze, not reviewed: listed only with --source general.
     return SampleFilter(status=status, reason=reason, source_kind=source, lang=lang, text=text,
-                        no_findings=no_findings)
+                        no_findings=no_findings, include_general=False)
 
 
 StatusOpt = Annotated[Optional[str], typer.Option("--status", help="pending, approved or rejected.")]
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="A finding's reason code.")]
-SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Source kind, e.g. notes.")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Source kind: notes, dataset, or general "
+                                                                   "(general pools are hidden otherwise).")]
 LangOpt = Annotated[Optional[str], typer.Option("--lang", help="Language code, e.g. zh.")]
 
 
@@ -293,18 +348,32 @@ def reject(ids: Annotated[Optional[list[str]], typer.Argument(help="Sample ids (
 def freeze(name: str,
            eval_ratio: Annotated[Optional[float], typer.Option(help="Share held out for eval (config default 0.1).")]
            = None,
-           seed: Annotated[Optional[int], typer.Option(help="Seed of the eval split (config default 0).")] = None,
+           seed: Annotated[Optional[int], typer.Option(help="Seed of the split and the general sample "
+                                                         "(config default 0).")] = None,
+           general_pool: Annotated[Optional[str], typer.Option(help="General pool to mix in against forgetting "
+                                                               "(imported with --pool; config freeze.general_pool)."
+                                                               )] = None,
+           general_ratio: Annotated[Optional[float], typer.Option(help="Share of the train split that is general "
+                                                                  "data (config default 0.1).")] = None,
            wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
-    """Freeze the approved samples into an immutable version NAME@vN."""
+    """Freeze the approved samples (plus general data from a pool) into an immutable version NAME@vN."""
     from factory.versions import freeze_version
 
     with _progress("freezing") as progress:
-        version, _ = freeze_version(_ws(), name, eval_ratio=eval_ratio, seed=seed, wait=wait, progress=progress)
+        version, _ = freeze_version(_ws(), name, eval_ratio=eval_ratio, seed=seed, general_pool=general_pool,
+                                    general_ratio=general_ratio, wait=wait, progress=progress)
     if as_json:
         return _print_json({"ref": version.ref, "path": str(version.path), **version.manifest})
-    counts = version.manifest["counts"]
-    out.print(f"froze {version.ref}: {counts['train']} train, {counts['eval']} eval, "
-              f"hash {version.dataset_hash[:12]} at {version.path}")
+    out.print(_version_summary(version.manifest, "froze"))
+
+
+def _version_summary(manifest: dict[str, Any], verb: str) -> str:
+    counts, general = manifest["counts"], manifest.get("general")
+    text = f"{verb} [bold]{manifest['ref']}[/]: {counts['train']} train, {counts['eval']} eval"
+    if general:
+        text += (f" ({general['train']} of the train from general pool {escape(general['pool'])}, ratio "
+                 f"{general['ratio']['achieved']:.3f}; {general['held_out']} in general_eval.jsonl)")
+    return text + f", hash {manifest['dataset_hash'][:12]}"
 
 
 @app.command()
@@ -363,20 +432,23 @@ def demo(path: Annotated[Path, typer.Argument(help="Folder for the demo workspac
 
     with _progress("demo") as progress:
         result = run_demo(path, progress=progress)
-    stats, job, version = result.stats, result.job, result.version
+    stats, job, version, dataset = result.stats, result.job, result.version, result.dataset
     out.print(f"[bold]demo workspace:[/] {result.workspace.root}")
     out.print(f"notes: {job.added} pairs extracted, {job.errors} bad files skipped "
               f"({', '.join(e['file'] for e in job.error_log)})")
+    if not dataset.unchanged_source:
+        out.print(f"dataset {dataset.uri}: {dataset.rows} rows as {dataset.format}, {dataset.job.added} added, "
+                  f"{dataset.repeated} repeated, {dataset.bad_rows} unreadable rows skipped")
+    out.print(f"general pool {result.pool.job.source.split(':', 1)[1]}: {result.pool.rows} bilingual samples "
+              "(kept out of review)")
     out.print("checks: " + ", ".join(f"{k} {v}" for k, v in stats["by_reason"].items()))
     out.print("samples: " + ", ".join(f"{k} {v}" for k, v in stats["by_status"].items()))
-    state = "froze" if result.new_version else "unchanged since"
-    out.print(f"{state} [bold]{version.ref}[/]: {version.manifest['counts']['train']} train, "
-              f"{version.manifest['counts']['eval']} eval, hash {version.dataset_hash[:12]}")
+    out.print(_version_summary(version.manifest, "froze" if result.new_version else "unchanged since"))
     out.print("\nnext, from the demo folder:")
     if shutil.which("factory") is None:  # installed in a venv that is not active
         out.print(f"  source {Path(sys.executable).parent / 'activate'}")
     out.print(f"  cd {path}")
-    for line in ("factory status", "factory ls --status pending", "factory show ID",
+    for line in ("factory status", "factory ls --status pending", "factory ls --reason refusal", "factory show ID",
                  "factory approve ID   # or: factory reject ID --because 'why'",
                  "factory freeze demo", "factory verify demo@latest",
                  "factory export demo@latest --format llamafactory --out export/"):

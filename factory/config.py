@@ -31,6 +31,9 @@ class ChecksConfig(_Section):
     min_output_chars: int = Field(2, ge=0)
     max_output_chars: int = Field(4_000, gt=0)
     near_duplicate_threshold: float = Field(90.0, ge=0, le=100)
+    tokenizer: str = ""
+    max_tokens: int = Field(2048, gt=0)
+    truncated_min_chars: int = Field(80, ge=0)
     languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
     severity: dict[str, Literal["reject", "warn"]] = Field(default_factory=dict)
 
@@ -38,6 +41,9 @@ class ChecksConfig(_Section):
 class FreezeConfig(_Section):
     eval_ratio: float = Field(0.1, ge=0, lt=1)
     seed: int = 0
+    general_pool: str = ""
+    general_ratio: float = Field(0.1, ge=0, lt=1)
+    general_eval_size: int = Field(100, ge=0)
 
 
 class WorkspaceConfig(_Section):
@@ -65,6 +71,13 @@ min_output_chars = 2
 max_output_chars = 4000
 # rapidfuzz ratio (0-100) at or above which two samples are near duplicates.
 near_duplicate_threshold = 90.0
+# The training tokenizer (a Hugging Face hub id, a local folder, or a tokenizer.json file).
+# When set, a sample longer than max_tokens tokens gets `too_many_tokens`, so nothing is cut
+# silently at max_length in training; when empty, lengths are only checked in characters.
+tokenizer = ""
+max_tokens = 2048
+# An output at least this long that stops mid-sentence gets `truncated_output` (characters).
+truncated_min_chars = 80
 # Languages this dataset is meant to contain (ISO 639-1); others get `unexpected_language`.
 languages = ["zh", "en"]
 
@@ -73,9 +86,17 @@ languages = ["zh", "en"]
 # output_too_long = "reject"
 
 [freeze]
-# Share of approved samples held out as eval.jsonl, chosen by a hash of the sample id.
+# Share of approved samples held out as eval.jsonl, chosen by a hash of the sample id (exact and
+# near duplicates are kept on one side, so no eval answer has a near twin in train).
 eval_ratio = 0.1
 seed = 0
+# General data mixed in against forgetting: a pool imported with `factory import SOURCE --pool
+# NAME` ("starter" is the bundled bilingual pool). Empty: no mixing unless --general-pool is given.
+general_pool = ""
+# Share of the final train split that is general data (0.1 = 10%).
+general_ratio = 0.1
+# Pool samples held out as general_eval.jsonl (never trained on) for the forgetting check.
+general_eval_size = 100
 """
 
 

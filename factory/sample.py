@@ -64,6 +64,7 @@ class Source(BaseModel):
     locator: dict[str, Any] = Field(default_factory=dict)  # heading path, line range, row, ...
     extractor_version: str = ""
     content_hash: str = ""  # hash of the whole source document or row this came from
+    license: str = ""  # SPDX-style id of the source's license ("cc-by-nc-4.0"), when known
 
 
 class Finding(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,11 +109,22 @@ MIGRATIONS: list[str] = [
         error_log TEXT NOT NULL DEFAULT '[]'
     );
     """,
+    # 2: licenses on samples and origins; origins carry the sync run that last saw them, so a
+    # source too large to hold in memory (a 1M-row dataset) is synced in batches and what the
+    # run did not see is found by one query; documents keep the source's metadata.
+    """
+    ALTER TABLE samples ADD COLUMN source_license TEXT NOT NULL DEFAULT '';
+    ALTER TABLE origins ADD COLUMN license TEXT NOT NULL DEFAULT '';
+    ALTER TABLE origins ADD COLUMN sync_token TEXT;
+    ALTER TABLE documents ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE jobs ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX origins_by_document ON origins (source_kind, source_uri, sync_token);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _SAMPLE_COLUMNS = (
     "id, instruction, input, output, system, history, source_kind, source_uri, source_locator, "
-    "extractor_version, source_hash, lang, tags, status, revision"
+    "extractor_version, source_hash, source_license, lang, tags, status, revision"
 )
 TEXT_FIELDS = ("instruction", "input", "output", "system", "history")
 EDITABLE_FIELDS = TEXT_FIELDS + ("tags",)
@@ -122,7 +134,13 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def new_sync_token() -> str:
+    return uuid.uuid4().hex
+
+
 def _json(value: Any) -> str:
+    if not value and isinstance(value, (list, dict)):  # most tags, histories and locators: no encoder call
+        return "[]" if isinstance(value, list) else "{}"
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -138,6 +156,7 @@ class SampleFilter:
     no_findings: bool = False
     unchecked: bool = False
     include_retired: bool = False
+    include_general: bool = True  # general-pool samples; review views leave them out unless asked
 
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = [], []
@@ -149,6 +168,8 @@ class SampleFilter:
         if self.source_kind:
             clauses.append("source_kind = ?")
             params.append(self.source_kind)
+        elif not self.include_general:
+            clauses.append("source_kind != 'general'")
         if self.lang:
             clauses.append("lang = ?")
             params.append(self.lang)
@@ -189,6 +210,19 @@ class JobRun(BaseModel):
     skipped: int
     errors: int
     error_log: list[dict[str, str]]
+    meta: dict[str, Any] = {}
+
+
+class DocumentInfo(BaseModel):
+    """A synced document (a note, a dataset, a general pool) and what was recorded about it."""
+
+    source_kind: str
+    uri: str
+    content_hash: str
+    extractor_version: str
+    job_id: int | None
+    synced_at: str
+    meta: dict[str, Any]
 
 
 @dataclass
@@ -197,12 +231,14 @@ class SyncCounts:
     updated: int = 0
     retired: int = 0
     unchanged: int = 0
+    repeated: int = 0  # the same pair met again in the same run (a duplicate row of the source)
 
     def __iadd__(self, other: "SyncCounts") -> "SyncCounts":
         self.added += other.added
         self.updated += other.updated
         self.retired += other.retired
         self.unchanged += other.unchanged
+        self.repeated += other.repeated
         return self
 
 
@@ -283,7 +319,7 @@ class Store:
 
     def samples(self, flt: SampleFilter | None = None, *, limit: int | None = None, offset: int = 0) -> list[Sample]:
         where, params = (flt or SampleFilter()).where()
-        sql = f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE {where} ORDER BY created_at, id"
+        sql = f"SELECT {_SAMPLE_COLUMNS} FROM samples WHERE {where} ORDER BY created_at, rowid"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [limit, offset]
@@ -295,7 +331,7 @@ class Store:
 
     def ids(self, flt: SampleFilter | None = None) -> list[str]:
         where, params = (flt or SampleFilter()).where()
-        return [r[0] for r in self._db.execute(f"SELECT id FROM samples WHERE {where} ORDER BY created_at, id", params)]
+        return [r[0] for r in self._db.execute(f"SELECT id FROM samples WHERE {where} ORDER BY created_at, rowid", params)]
 
     def stats(self) -> dict[str, Any]:
         """Counts of live samples by status, source kind, language and reason code."""
@@ -308,9 +344,15 @@ class Store:
             "total": self._db.execute(f"SELECT count(*) {live}").fetchone()[0],
             "retired": self._db.execute("SELECT count(*) FROM samples WHERE retired_at IS NOT NULL").fetchone()[0],
             "unchecked": self._db.execute(f"SELECT count(*) {live} AND checked = 0").fetchone()[0],
-            "by_status": grouped(f"SELECT status, count(*) {live} GROUP BY status ORDER BY status"),
+            # Review counts leave general pools out: they are mixed in at freeze, not reviewed.
+            "by_status": grouped(f"SELECT status, count(*) {live} AND source_kind != 'general' "
+                                 "GROUP BY status ORDER BY status"),
+            "general_by_status": grouped(f"SELECT status, count(*) {live} AND source_kind = 'general' "
+                                         "GROUP BY status ORDER BY status"),
             "by_source": grouped(f"SELECT source_kind, count(*) {live} GROUP BY source_kind ORDER BY source_kind"),
             "by_lang": grouped(f"SELECT coalesce(lang, 'unknown'), count(*) {live} GROUP BY 1 ORDER BY 1"),
+            "by_license": grouped(f"SELECT CASE source_license WHEN '' THEN 'unknown' ELSE source_license END, "
+                                  f"count(*) {live} GROUP BY 1 ORDER BY 1"),
             "by_reason": grouped(
                 "SELECT f.code, count(DISTINCT f.sample_id) FROM findings f JOIN samples s ON s.id = f.sample_id "
                 "WHERE s.retired_at IS NULL GROUP BY f.code ORDER BY f.code"
@@ -327,6 +369,16 @@ class Store:
             "SELECT uri, content_hash, extractor_version FROM documents WHERE source_kind = ?", (source_kind,)
         )
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def document_infos(self, source_kind: str) -> list[DocumentInfo]:
+        rows = self._db.execute("SELECT * FROM documents WHERE source_kind = ? ORDER BY uri", (source_kind,))
+        return [DocumentInfo(**{**dict(r), "meta": json.loads(r["meta"])}) for r in rows]
+
+    def document(self, source_kind: str, uri: str) -> DocumentInfo | None:
+        row = self._db.execute("SELECT * FROM documents WHERE source_kind = ? AND uri = ?", (source_kind, uri)).fetchone()
+        if row is None:
+            return None
+        return DocumentInfo(**{**dict(row), "meta": json.loads(row["meta"])})
 
     def _samples_from_rows(self, rows: Sequence[sqlite3.Row]) -> list[Sample]:
         findings: dict[str, list[Finding]] = {}
@@ -346,7 +398,8 @@ class Store:
                 id=r["id"], instruction=r["instruction"], input=r["input"], output=r["output"], system=r["system"],
                 history=[tuple(t) for t in json.loads(r["history"])],
                 source=Source(kind=r["source_kind"], uri=r["source_uri"], locator=json.loads(r["source_locator"]),
-                              extractor_version=r["extractor_version"], content_hash=r["source_hash"]),
+                              extractor_version=r["extractor_version"], content_hash=r["source_hash"],
+                              license=r["source_license"]),
                 lang=r["lang"], tags=json.loads(r["tags"]), status=r["status"],
                 findings=findings.get(r["id"], []), revision=r["revision"],
             )
@@ -355,56 +408,112 @@ class Store:
 
     # -- writes: sources -------------------------------------------------------------------
     def sync_document(self, source_kind: str, uri: str, content_hash: str, extractor_version: str,
-                      samples: Sequence[Sample], *, actor: str, job_id: int | None = None) -> SyncCounts:
+                      samples: Sequence[Sample], *, actor: str, job_id: int | None = None,
+                      meta: dict[str, Any] | None = None) -> SyncCounts:
         """Make `samples` the complete set this document yields, in one transaction.
 
+        For a document too large for one list (a dataset of a million rows), call `sync_batch`
+        per batch with one token and `finish_sync` at the end instead.
+        """
+        with self.transaction():
+            token = new_sync_token()
+            counts = self.sync_batch(source_kind, uri, samples, actor=actor, token=token)
+            counts.retired += self.finish_sync(source_kind, uri, token=token, content_hash=content_hash,
+                                               extractor_version=extractor_version, actor=actor, job_id=job_id,
+                                               meta=meta)
+        return counts
+
+    def sync_batch(self, source_kind: str, uri: str, samples: Sequence[Sample], *, actor: str,
+                   token: str) -> SyncCounts:
+        """Add one batch of a document's samples, marking their origins as seen by the run `token`.
+
         New pairs are added as pending; pairs already in the store keep their status, edits and
-        approvals (an unchanged pair has the same id); pairs the document no longer yields lose
-        this origin and are retired when no other origin is left.
+        approvals (an unchanged pair has the same id); a retired pair seen again is restored. A
+        pair met twice in one run keeps its first origin and counts as `repeated`.
         """
         counts = SyncCounts()
-        with self.transaction() as db:
-            before = {r[0] for r in db.execute(
-                "SELECT sample_id FROM origins WHERE source_kind = ? AND source_uri = ?", (source_kind, uri))}
+        wanted: dict[str, Sample] = {}
+        for sample in samples:
+            if sample.id in wanted:
+                counts.repeated += 1
+                continue
             # The document owns these samples' provenance, whatever the caller put in `source`.
-            wanted = {s.id: s.model_copy(update={"source": s.source.model_copy(update={"kind": source_kind, "uri": uri})})
-                      for s in samples}
-            for sample in wanted.values():
-                existing = db.execute("SELECT retired_at FROM samples WHERE id = ?", (sample.id,)).fetchone()
-                if existing is None:
-                    self._insert(sample, actor)
+            if (sample.source.kind, sample.source.uri) != (source_kind, uri):
+                sample = sample.model_copy(
+                    update={"source": sample.source.model_copy(update={"kind": source_kind, "uri": uri})})
+            wanted[sample.id] = sample
+        with self.transaction() as db:
+            ids = _json(list(wanted))
+            existing = {r[0]: r[1] for r in db.execute(
+                "SELECT id, retired_at FROM samples WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+            seen_by = {r[0]: r[1] for r in db.execute(
+                "SELECT sample_id, sync_token FROM origins WHERE source_kind = ? AND source_uri = ? "
+                "AND sample_id IN (SELECT value FROM json_each(?))", (source_kind, uri, ids))}
+            new = [s for i, s in wanted.items() if i not in existing]
+            self._insert_many(new, actor)
+            counts.added += len(new)
+            linked: list[Sample] = []
+            for sample_id, sample in wanted.items():
+                if sample_id not in existing:
+                    linked.append(sample)
+                    continue
+                if seen_by.get(sample_id) == token:  # an earlier batch of this run had it
+                    counts.repeated += 1
+                    continue
+                if existing[sample_id] is not None:
+                    self._log(sample_id, actor, "restore", {"retired_at": [existing[sample_id], None]}, bump=True)
+                    db.execute("UPDATE samples SET retired_at = NULL WHERE id = ?", (sample_id,))
                     counts.added += 1
-                elif existing["retired_at"] is not None:
-                    self._log(sample.id, actor, "restore", {"retired_at": [existing["retired_at"], None]}, bump=True)
-                    db.execute("UPDATE samples SET retired_at = NULL WHERE id = ?", (sample.id,))
-                    counts.added += 1
-                elif sample.id in before:
+                elif sample_id in seen_by:
                     counts.unchanged += 1
                 else:
                     counts.updated += 1
-                db.execute(
-                    "INSERT INTO origins VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                    "locator = excluded.locator, extractor_version = excluded.extractor_version, "
-                    "source_hash = excluded.source_hash",
-                    (source_kind, uri, sample.id, _json(sample.source.locator),
-                     sample.source.extractor_version, sample.source.content_hash),
-                )
-                # Keep the sample's own source pointing at where it lives now (line ranges move).
-                db.execute(
-                    "UPDATE samples SET source_locator = ?, source_hash = ?, extractor_version = ? "
-                    "WHERE id = ? AND source_kind = ? AND source_uri = ?",
-                    (_json(sample.source.locator), sample.source.content_hash, sample.source.extractor_version,
-                     sample.id, source_kind, uri),
-                )
-            gone = before - wanted.keys()
-            counts.retired += self._drop_origins(source_kind, uri, gone, actor)
-            db.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
-                "content_hash = excluded.content_hash, extractor_version = excluded.extractor_version, "
-                "job_id = excluded.job_id, synced_at = excluded.synced_at",
-                (source_kind, uri, content_hash, extractor_version, job_id, now()),
+                linked.append(sample)
+            db.executemany(
+                "INSERT INTO origins (source_kind, source_uri, sample_id, locator, extractor_version, source_hash, "
+                "license, sync_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "locator = excluded.locator, extractor_version = excluded.extractor_version, "
+                "source_hash = excluded.source_hash, license = excluded.license, sync_token = excluded.sync_token",
+                [(source_kind, uri, s.id, _json(s.source.locator), s.source.extractor_version, s.source.content_hash,
+                  s.source.license, token) for s in linked],
+            )
+            # Keep a sample's own source pointing at where it lives now (line ranges move).
+            db.executemany(
+                "UPDATE samples SET source_locator = ?, source_hash = ?, extractor_version = ?, source_license = ? "
+                "WHERE id = ? AND source_kind = ? AND source_uri = ?",
+                [(_json(s.source.locator), s.source.content_hash, s.source.extractor_version, s.source.license,
+                  s.id, source_kind, uri) for s in linked if s.id in existing],
             )
         return counts
+
+    def keep_rows(self, source_kind: str, uri: str, rows: Sequence[int], *, token: str) -> None:
+        """Mark the origins at these source rows as seen by the run `token`: a row that turned
+        unreadable keeps what it yielded before instead of retiring it."""
+        if rows:
+            with self.transaction() as db:
+                db.execute(
+                    "UPDATE origins SET sync_token = ? WHERE source_kind = ? AND source_uri = ? "
+                    "AND json_extract(locator, '$.row') IN (SELECT value FROM json_each(?))",
+                    (token, source_kind, uri, _json(list(rows))),
+                )
+
+    def finish_sync(self, source_kind: str, uri: str, *, token: str, content_hash: str, extractor_version: str,
+                    actor: str, job_id: int | None = None, meta: dict[str, Any] | None = None) -> int:
+        """The run `token` has seen the whole document: drop the origins it did not see (retiring
+        samples left with none) and record the document's hash. Returns how many were retired."""
+        with self.transaction() as db:
+            gone = [r[0] for r in db.execute(
+                "SELECT sample_id FROM origins WHERE source_kind = ? AND source_uri = ? AND sync_token IS NOT ?",
+                (source_kind, uri, token))]
+            retired = self._drop_origins(source_kind, uri, gone, actor)
+            db.execute(
+                "INSERT INTO documents (source_kind, uri, content_hash, extractor_version, job_id, synced_at, meta) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET content_hash = excluded.content_hash, "
+                "extractor_version = excluded.extractor_version, job_id = excluded.job_id, "
+                "synced_at = excluded.synced_at, meta = excluded.meta",
+                (source_kind, uri, content_hash, extractor_version, job_id, now(), _json(meta or {})),
+            )
+        return retired
 
     def forget_document(self, source_kind: str, uri: str, *, actor: str) -> int:
         """The document is gone: drop its origins, retire samples left with none. Returns how many retired."""
@@ -440,17 +549,21 @@ class Store:
                 )
         return retired
 
-    def _insert(self, sample: Sample, actor: str) -> None:
+    def _insert_many(self, samples: Sequence[Sample], actor: str) -> None:
         stamp = now()
-        self._db.execute(
+        self._db.executemany(
             f"INSERT INTO samples ({_SAMPLE_COLUMNS}, checked, retired_at, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)",
-            (sample.id, sample.instruction, sample.input, sample.output, sample.system, _json(sample.history),
-             sample.source.kind, sample.source.uri, _json(sample.source.locator), sample.source.extractor_version,
-             sample.source.content_hash, sample.lang, _json(sample.tags), sample.status, 1, stamp, stamp),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)",
+            [(s.id, s.instruction, s.input, s.output, s.system, _json(s.history), s.source.kind, s.source.uri,
+              _json(s.source.locator), s.source.extractor_version, s.source.content_hash, s.source.license, s.lang,
+              _json(s.tags), s.status, 1, stamp, stamp) for s in samples],
         )
-        self._log(sample.id, actor, "add", {k: [None, v] for k, v in sample.text_fields().items()} |
-                  {"status": [None, sample.status]}, bump=False, revision=1)
+        # The added text is the sample row itself; an edit logs the old and new text.
+        self._db.executemany(
+            "INSERT INTO history (sample_id, at, actor, action, revision, changes) VALUES (?, ?, ?, 'add', 1, ?)",
+            [(s.id, stamp, actor, _json({"status": [None, s.status], "source": [None, f"{s.source.kind}:{s.source.uri}"]}))
+             for s in samples],
+        )
 
     def _log(self, sample_id: str, actor: str, action: str, changes: dict[str, Any], *, bump: bool,
              revision: int | None = None) -> int:
@@ -545,19 +658,24 @@ class Store:
             return int(cur.lastrowid)
 
     def update_job(self, job_id: int, *, state: str | None = None, counts: SyncCounts | None = None,
-                   skipped: int = 0, errors: Sequence[dict[str, str]] = ()) -> None:
+                   skipped: int = 0, errors: Sequence[dict[str, str]] = (), error_count: int | None = None,
+                   meta: dict[str, Any] | None = None) -> None:
+        """Record a job's progress; `error_count` when `errors` holds only the first few of them."""
         with self.transaction() as db:
+            if meta is not None:
+                db.execute("UPDATE jobs SET meta = ? WHERE id = ?", (_json(meta), job_id))
             if counts is not None:
                 db.execute("UPDATE jobs SET added = ?, updated = ?, retired = ? WHERE id = ?",
                            (counts.added, counts.updated, counts.retired, job_id))
             db.execute("UPDATE jobs SET skipped = ?, errors = ?, error_log = ? WHERE id = ?",
-                       (skipped, len(errors), _json(list(errors)), job_id))
+                       (skipped, len(errors) if error_count is None else error_count, _json(list(errors)), job_id))
             if state is not None:
                 db.execute("UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?", (state, now(), job_id))
 
     def jobs(self, limit: int = 50) -> list[JobRun]:
         rows = self._db.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
-        return [JobRun(**{**dict(r), "error_log": json.loads(r["error_log"])}) for r in rows]
+        return [JobRun(**{**dict(r), "error_log": json.loads(r["error_log"]), "meta": json.loads(r["meta"])})
+                for r in rows]
 
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]

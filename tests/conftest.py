@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,16 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
     if check and result.returncode != 0:
         raise AssertionError(f"factory {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+_WORDS = ("adapter batch cache checkpoint cluster compile corpus dataset decoder device embedding epoch "
+          "evaluation export gradient kernel latency layer memory merge metric model optimizer padding "
+          "pipeline precision prompt quantize rank recipe schedule sequence shard split template token "
+          "trainer tuning vector warmup weight window budget driver queue server review version label "
+          "history mirror signal format bucket format clock ledger folder module branch commit").split()
+
+
+def varied_text(seed: int, words: int = 12) -> str:
+    """A sentence of random words: texts from different seeds are far from near duplicates."""
+    rng = random.Random(seed)
+    return " ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + "."

@@ -5,6 +5,10 @@ the CLI runner, and under `datasets.map(num_proc=...)` or Ray Data. The runner t
 `run_checks` records the findings, rejects on severity "reject" and keeps the stats.
 
     findings = run_checks(batch, CheckContext(config.checks, reference=live_samples))
+
+With `checks.tokenizer` set, the caller also passes
+`count_tokens=factory.tokens.load_token_counter(config.checks.tokenizer)` (loaded once, outside
+the checks), and `length` then checks tokens too.
 """
 
 from __future__ import annotations
@@ -25,17 +29,22 @@ class CheckContext:
     # Other live samples (approved or already checked). Batch samples are compared against
     # them for duplicates; they are never flagged themselves.
     reference: Sequence[Sample] = ()
+    # Token counts of a batch of texts with the training tokenizer (`factory.tokens.
+    # load_token_counter(config.tokenizer)`); None when `checks.tokenizer` is empty, and then
+    # lengths are only checked in characters.
+    count_tokens: Callable[[Sequence[str]], list[int]] | None = None
 
 
 Check = Callable[[Sequence[Sample], CheckContext], list[Flag]]
 
 # Imported after the types above: the modules refer to them (only for annotations).
-from factory.checks import duplicates, fields, language, length, markdown, near_duplicates  # noqa: E402
+from factory.checks import duplicates, fields, junk, language, length, markdown, near_duplicates  # noqa: E402
 
-_MODULES = (fields, markdown, length, language, duplicates, near_duplicates)
+_MODULES = (fields, junk, markdown, length, language, duplicates, near_duplicates)
 
 CHECKS: dict[str, Check] = {
     fields.NAME: fields.check_fields,
+    junk.NAME: junk.check_junk,
     markdown.NAME: markdown.check_markdown,
     length.NAME: length.check_length,
     language.NAME: language.check_language,

@@ -6,12 +6,18 @@ import pytest
 
 from factory.errors import VersionError
 from factory.sample import Sample, Source
-from factory.versions import list_versions, freeze_version, resolve_version, split_eval, verify_version
+from factory.mixing import split_eval
+from factory.versions import list_versions, freeze_version, resolve_version, verify_version
+from tests.conftest import varied_text
+
+
+def make_samples(n: int, start: int = 0, uri: str = "notes/a.md") -> list[Sample]:
+    return [Sample(instruction=f"Question {i}: {varied_text(i)}", output=varied_text(10_000 + i, words=20),
+                   source=Source(kind="notes", uri=uri), lang="en") for i in range(start, start + n)]
 
 
 def approved(ws, n: int, start: int = 0, uri: str = "notes/a.md") -> list[str]:
-    samples = [Sample(instruction=f"Question number {i}?", output=f"Answer number {i}.",
-                      source=Source(kind="notes", uri=uri), lang="en") for i in range(start, start + n)]
+    samples = make_samples(n, start, uri)
     with ws.open_store() as store:
         store.sync_document("notes", f"{uri}#{start}", "h", "v1", samples, actor="job")
         store.set_status([s.id for s in samples], "approved", actor="ana")
@@ -32,9 +38,11 @@ def test_freeze_writes_an_immutable_verified_version(ws):
     train, evals = version.records("train"), version.records("eval")
     assert sorted(r["id"] for r in train + evals) == sorted(ids)
     m = json.loads((version.path / "manifest.json").read_text())
-    assert m["counts"]["train"] == len(train) and m["counts"]["eval"] == len(evals) == len(split_eval(ids, 0.25, 3))
+    expected_eval = split_eval(make_samples(40), 0.25, 3, ws.config.checks.near_duplicate_threshold).eval_ids
+    assert m["counts"]["train"] == len(train) and {r["id"] for r in evals} == expected_eval
     assert m["eval_ratio"]["asked"] == 0.25 and m["seed"] == 3 and m["parent"] is None
-    assert m["sources"] == [{"kind": "notes", "uri": "notes/a.md#0", "samples": 40}]
+    assert m["sources"] == [{"kind": "notes", "uri": "notes/a.md#0", "license": "", "samples": 40}]
+    assert m["general"] is None and m["licenses"] == {"by_license": {"unknown": 40}, "non_commercial": []}
     assert m["check_config"]["near_duplicate_threshold"] == ws.config.checks.near_duplicate_threshold
     assert set(m["files"]) == {"train.jsonl", "eval.jsonl", "README.md"}
     assert all(not (p.stat().st_mode & stat.S_IWUSR) for p in version.path.iterdir())
@@ -54,8 +62,10 @@ def test_eval_split_is_deterministic_and_stable_as_data_grows(ws):
     assert eval1 and eval1 <= eval2  # an eval question never moves into a later train split
     assert not eval2 & {r["id"] for r in v2.records("train")}
     assert v2.manifest["parent"] == {"ref": "kb@v1", "dataset_hash": v1.dataset_hash}
-    assert split_eval(ids, 0.2, 0) == split_eval(list(reversed(ids)), 0.2, 0)
-    assert split_eval(ids, 0.2, 0) != split_eval(ids, 0.2, 1)
+    samples = make_samples(60)
+    assert split_eval(samples, 0.2, 0, 90).eval_ids == split_eval(samples[::-1], 0.2, 0, 90).eval_ids
+    assert split_eval(samples, 0.2, 0, 90).eval_ids != split_eval(samples, 0.2, 1, 90).eval_ids
+    assert {s.id for s in samples} >= eval1 and len(ids) == 60
 
 
 def test_small_sets_still_get_an_eval_sample(ws):
@@ -99,7 +109,7 @@ def test_tampered_version_fails_verify(ws, tamper):
         p.chmod(0o644)
     lines = train.read_text().splitlines(keepends=True)
     if tamper == "edit_line":
-        train.write_text("".join(lines).replace("Answer number", "Answer numbr", 1))
+        train.write_text("".join(lines).replace('"output":"', '"output":"X', 1))
     elif tamper == "drop_line":
         train.write_text("".join(lines[1:]))
     elif tamper == "delete_file":

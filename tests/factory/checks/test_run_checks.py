@@ -15,7 +15,7 @@ COPY = make_sample(instruction="how do i pick the lora rank", output=CLEAN_EN.ou
 
 
 def test_checks_in_run_order():
-    assert list(CHECKS) == ["fields", "markdown", "length", "language", "exact_duplicates", "near_duplicates"]
+    assert list(CHECKS) == ["fields", "junk", "markdown", "length", "language", "exact_duplicates", "near_duplicates"]
 
 
 def test_reason_codes_are_documented():
@@ -23,6 +23,8 @@ def test_reason_codes_are_documented():
         "empty_instruction", "empty_output", "output_equals_instruction", "placeholder_output", "markdown_residue",
         "instruction_too_short", "instruction_too_long", "output_too_short", "output_too_long",
         "unexpected_language", "language_mismatch", "exact_duplicate", "near_duplicate",
+        "placeholder_input", "too_many_tokens", "input_only_url", "input_only_attachment", "unseen_media",
+        "merged_instructions", "truncated_output", "control_characters", "escaped_characters", "refusal",
     }
     for code, (severity, description) in REASON_CODES.items():
         assert code.isidentifier() and code == code.lower()
