@@ -24,6 +24,7 @@ from factory.jobs import job_lock
 from factory.licenses import is_non_commercial
 from factory.progress import Progress, no_progress
 from factory.store import JobRun, SyncCounts, new_sync_token
+from factory.versions import NAME_PATTERN
 from factory.workspace import Workspace
 from sources import open_datasets
 from sources.open_datasets import DatasetRequest, RowError
@@ -51,8 +52,6 @@ class ImportResult(BaseModel):
 
 def import_dataset(ws: Workspace, request: DatasetRequest, *, pool: str | None = None, wait: bool = False,
                    progress: Progress = no_progress) -> ImportResult:
-    from factory.versions import NAME_PATTERN
-
     if pool is not None and not NAME_PATTERN.match(pool):
         raise BadInput(f"--pool {pool!r}: a pool name is letters, digits, '.', '_' or '-' (at most 64)")
     local = ws.uri_for(Path(request.source)) if Path(request.source).exists() else None

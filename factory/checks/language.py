@@ -296,6 +296,8 @@ def detect_language(text: str) -> str:
         return _cjk_language(text, han, kana, hangul)
     ws = by_script[script]
     if script == "latin":
+        if sum(len(w) for w in ws) < 2:  # "Y", "N", "a": a letter is no language
+            return UNKNOWN
         return _latin_language(text, ws)
     if script == "cyrillic":
         return _by_letters(text, _CYRILLIC_LETTERS, _CYRILLIC, ws)
