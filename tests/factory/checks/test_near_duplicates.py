@@ -13,7 +13,9 @@ from factory.checks.near_duplicates import (
     check_near_duplicates,
     minhash_signatures,
     near_duplicate_pairs,
+    near_duplicate_score,
     near_duplicate_text,
+    sentence_orders,
     shingle_hashes,
 )
 from tests.factory.checks.sample_builders import codes, make_context, make_sample
@@ -47,6 +49,30 @@ ZH_SAME_TOPIC = make_sample(
     instruction="LoRA 的 alpha 应该怎么选？",
     output="先把 alpha 设为秩的两倍。如果更新太弱，就调大 alpha；超过 64 之后它的作用近似于更大的学习率。",
 )
+EN_LR = make_sample(
+    instruction="How do I pick a learning rate for LoRA fine-tuning?",
+    output="Start from 2e-4 for a 7B model. Halve it if the loss spikes in the first hundred steps. Use a short "
+    "warmup of about 3% of the steps. Cosine decay to zero works well for one or two epochs. Check the eval "
+    "loss every few hundred steps.",
+)
+EN_LR_REORDERED = make_sample(  # sentences shuffled, and "spikes" became "jumps"
+    instruction="How do I pick a learning rate for LoRA fine-tuning?",
+    output="Use a short warmup of about 3% of the steps. Start from 2e-4 for a 7B model. Check the eval loss "
+    "every few hundred steps. Halve it if the loss jumps in the first hundred steps. Cosine decay to zero "
+    "works well for one or two epochs.",
+)
+ZH_LR = make_sample(
+    instruction="LoRA 微调的学习率怎么选？",
+    output="7B 模型先从 2e-4 开始。如果前一百步损失突然升高，就把学习率减半。预热大约占总步数的百分之三。"
+    "训练一到两个轮次时，余弦衰减到零效果不错。每隔几百步看一次验证集损失。",
+)
+ZH_LR_REORDERED = make_sample(  # sentences shuffled, and one character added
+    instruction="LoRA 微调的学习率怎么选？",
+    output="预热大约占总步数的百分之三。每隔几百步看一次验证集损失。7B 模型先从 2e-4 开始。"
+    "训练一到两个轮次时，余弦衰减到零效果也不错。如果前一百步损失突然升高，就把学习率减半。",
+)
+ZH_SHORT = make_sample(instruction="什么是梯度累积？", output="把几个小批次的梯度加起来再更新一次参数，相当于用更大的批次训练。")
+ZH_SHORT_EDITED = make_sample(instruction="什么是梯度累积？", output="把几个小批次的梯度累起来再更新一次参数，相当于用更大的批次训练。")
 
 
 @pytest.mark.parametrize("original, edited", [(EN, EN_EDITED), (ZH, ZH_EDITED)])
@@ -83,10 +109,110 @@ def test_exact_duplicates_are_left_to_exact_duplicate():
     assert check_near_duplicates([copy], make_context(reference=[EN])) == []
 
 
-def test_threshold_comes_from_config():
-    ratio = fuzz.ratio(near_duplicate_text(EN), near_duplicate_text(EN_EDITED))
-    assert check_near_duplicates([EN, EN_EDITED], make_context(near_duplicate_threshold=ratio))
-    assert not check_near_duplicates([EN, EN_EDITED], make_context(near_duplicate_threshold=ratio + 0.5))
+@pytest.mark.parametrize("original, edited", [(EN, EN_EDITED), (EN_LR, EN_LR_REORDERED), (ZH_LR, ZH_LR_REORDERED)])
+def test_threshold_comes_from_config(original, edited):
+    score = near_duplicate_score(near_duplicate_text(original), near_duplicate_text(edited))
+    assert check_near_duplicates([original, edited], make_context(near_duplicate_threshold=score))
+    assert not check_near_duplicates([original, edited], make_context(near_duplicate_threshold=min(score + 0.5, 100)))
+    assert f"{score:.0f}% similar" in check_near_duplicates([original, edited], make_context())[0][1].message
+
+
+# --- order-robust score: reordered sentences ---------------------------------------------------
+
+@pytest.mark.parametrize("original, reordered", [(EN_LR, EN_LR_REORDERED), (ZH_LR, ZH_LR_REORDERED)])
+def test_reordered_sentences_are_near_duplicates(original, reordered):
+    a, b = near_duplicate_text(original), near_duplicate_text(reordered)
+    assert fuzz.ratio(a, b) < 75  # plain ratio would let the copy through
+    assert near_duplicate_score(a, b) >= 95
+    flags = check_near_duplicates([original, reordered], make_context())
+    assert [(sid, f.related_id) for sid, f in flags] == [(reordered.id, original.id)]
+    flags = check_near_duplicates([reordered], make_context(reference=[original, EN_SAME_TOPIC, ZH_SAME_TOPIC]))
+    assert [(sid, f.related_id) for sid, f in flags] == [(reordered.id, original.id)]
+
+
+def test_chinese_one_character_edit_is_found():
+    assert fuzz.ratio(near_duplicate_text(ZH_SHORT), near_duplicate_text(ZH_SHORT_EDITED)) < 100
+    flags = check_near_duplicates([ZH_SHORT, ZH_SHORT_EDITED], make_context())
+    assert [(sid, f.related_id) for sid, f in flags] == [(ZH_SHORT_EDITED.id, ZH_SHORT.id)]
+    zh_lr_edited = make_sample(instruction=ZH_LR.instruction, output=ZH_LR.output.replace("突然", "忽然"))
+    flags = check_near_duplicates([zh_lr_edited], make_context(reference=[ZH_SHORT, ZH_LR, ZH_SAME_TOPIC]))
+    assert [(sid, f.related_id) for sid, f in flags] == [(zh_lr_edited.id, ZH_LR.id)]
+
+
+def test_sentence_orders_ignore_the_order_of_sentences():
+    assert sentence_orders("xa. ab! mc?") == sentence_orders("mc? xa.  ab!") == ("ab! mc? xa.", "ab! xa. mc?")
+    # Chinese punctuation, semicolons and line breaks end sentences too.
+    assert sentence_orders("乙。甲！\n丙？丁；戊;") == sentence_orders("戊;丁；丙？\n甲！乙。")
+    assert sentence_orders("one sentence") == ("one sentence", "one sentence")
+
+
+def test_score_is_symmetric_and_at_least_the_ratio():
+    texts = [near_duplicate_text(s) for s in (EN, EN_EDITED, EN_SAME_TOPIC, EN_LR, EN_LR_REORDERED, ZH, ZH_LR_REORDERED)]
+    for a in texts:
+        for b in texts:
+            assert near_duplicate_score(a, b) == near_duplicate_score(b, a) >= fuzz.ratio(a, b)
+
+
+def topic_corpus(n: int, seed: int) -> list[str]:
+    """`n` different answers to one templated question, from one small topical vocabulary, half
+    English, half Chinese: texts alike the way samples on one topic are, none a near duplicate."""
+    rng = random.Random(seed)
+    en_vocab = [
+        "the", "a", "of", "to", "and", "is", "for", "with", "rank", "alpha", "lora", "model", "layer", "adapter",
+        "learning", "rate", "loss", "eval", "memory", "gpu", "batch", "step", "epoch", "warmup", "decay", "weight",
+        "update", "matrix", "low", "higher", "lower", "double", "half", "small", "large", "start", "stop", "train",
+        "data", "token", "sequence", "length", "quality", "merge", "base", "quantize",
+    ]
+    zh_vocab = list("的了是在和把就秩模型层适配器学习率损失评估显存批次步数轮预热衰减权重更新矩阵低高大小训练数据长度质量合并量化")
+    texts = []
+    for k in range(n):
+        if k % 2:
+            sentences = [" ".join(rng.choices(en_vocab, k=rng.randint(6, 12))) + "." for _ in range(rng.randint(3, 6))]
+            texts.append("how should i set the lora rank and alpha for a 7b model?\n\n" + " ".join(sentences))
+        else:
+            sentences = ["".join(rng.choices(zh_vocab, k=rng.randint(8, 20))) + "。" for _ in range(rng.randint(3, 6))]
+            texts.append("7b 模型的 lora 秩和 alpha 应该怎么设置?\n\n" + "".join(sentences))
+    return texts
+
+
+def test_unrelated_texts_on_the_same_topic_are_not_paired():
+    # Every text shares the question and most words with the others; sorting sentences does
+    # not make different sentences alike, and the common shingles make no candidates.
+    texts = topic_corpus(400, seed=5)
+    assert near_duplicate_pairs(texts, 90) == []
+    assert len(near_duplicate_pairs(texts, 0)) < 400  # candidates (every scored pair): few
+    for a, b in zip(texts[0:40:2], texts[2:42:2]):
+        assert near_duplicate_score(a, b) < 70
+
+
+def test_copies_among_texts_on_the_same_topic_are_found():
+    texts = topic_corpus(400, seed=6)
+    sentences = texts[11].split("\n\n")[1].split(". ")
+    reordered = texts[11].split("\n\n")[0] + "\n\n" + ". ".join(sentences[1:] + sentences[:1]).rstrip(".") + "."
+    edited = texts[20][:30] + "量" + texts[20][31:]  # one Chinese character substituted
+    texts += [reordered, edited]
+    found = [(i, j) for i, j, _ in near_duplicate_pairs(texts, 90)]
+    assert found == [(11, 400), (20, 401)]
+    assert [(i, j) for i, j, _ in near_duplicate_pairs(texts, 90, new_from=401)] == [(20, 401)]
+
+
+def test_common_shingles_are_thinned_the_same_way_in_every_text():
+    # The question is common in the corpus: with skip_common each text keeps only about 16 of
+    # its common shingles, so two unrelated answers to it agree in few MinHash rows. The text
+    # that is the question alone, and its edited copy, keep nearly the same ones.
+    texts = topic_corpus(400, seed=7)
+    question = texts[1].split("\n\n")[0]
+    texts += [question, question.replace("alpha", "alpha value")]
+    full = minhash_signatures(texts)
+    thinned = minhash_signatures(texts, skip_common=True)
+
+    def agree(sig: np.ndarray, i: int, j: int) -> float:
+        return float((sig[i] == sig[j]).mean())
+
+    unrelated = [(k, k + 2) for k in range(1, 41, 2)]
+    assert np.mean([agree(thinned, i, j) for i, j in unrelated]) < np.mean([agree(full, i, j) for i, j in unrelated]) / 3
+    assert agree(thinned, 400, 401) > 0.4
+    assert (400, 401) in {(i, j) for i, j, _ in near_duplicate_pairs(texts, 80)}
 
 
 def test_most_similar_kept_sample_is_named():
@@ -207,6 +333,56 @@ def typo_pairs(count: int, typos: tuple[int, int], seed: int) -> list[tuple[str,
             chars[rng.randrange(len(chars))] = rng.choice(letters)
         pairs.append((text, "".join(chars)))
     return pairs
+
+
+def reordered_corpus(n: int, threshold: float, seed: int = 0) -> tuple[list[str], set[tuple[int, int]]]:
+    """Multi-sentence texts, half English, half Chinese; a quarter of them are copies of an
+    earlier one with the sentences reordered and up to two words (characters) replaced. A copy
+    is planted if the replacements alone keep it at or above `threshold` (reordering is free)."""
+    rng = random.Random(seed)
+    en_words = ["".join(rng.choices("bcdfghklmnprstvz", k=2)) + rng.choice("aeiou") for _ in range(3000)]
+    zh_chars = [chr(0x4E00 + k) for k in range(2000)]
+    texts: list[str] = []
+    truth: set[tuple[int, int]] = set()
+    sources: list[tuple[int, str, list[list[str]]]] = []
+
+    def render(lang: str, sentences: list[list[str]]) -> str:
+        if lang == "en":
+            return " ".join(" ".join(s) + "." for s in sentences)
+        return "".join("".join(s) + "。" for s in sentences)
+
+    while len(texts) < n:
+        if sources and rng.random() < 0.25:
+            index, lang, sentences = sources.pop(rng.randrange(len(sources)))
+            copy = [list(s) for s in sentences]
+            for _ in range(rng.randint(0, 2)):
+                s = rng.choice(copy)
+                s[rng.randrange(len(s))] = rng.choice(en_words if lang == "en" else zh_chars)
+            if fuzz.ratio(texts[index], render(lang, copy)) < threshold:
+                continue
+            half = len(copy) // 2  # reversed or rotated by half: every sentence moves
+            copy = copy[::-1] if rng.random() < 0.5 else copy[half:] + copy[:half]
+            truth.add((index, len(texts)))
+            texts.append(render(lang, copy))
+        else:
+            lang = "en" if len(texts) % 2 else "zh"
+            vocab = en_words if lang == "en" else zh_chars
+            sentences = [rng.choices(vocab, k=rng.randint(5, 12) if lang == "en" else rng.randint(8, 20))
+                         for _ in range(rng.randint(3, 7))]
+            sources.append((len(texts), lang, sentences))
+            texts.append(render(lang, sentences))
+    return texts, truth
+
+
+def test_planted_reordered_copies_recall_and_precision():
+    texts, truth = reordered_corpus(1200, 90.0)
+    assert len(truth) >= 200
+    assert sum(fuzz.ratio(texts[i], texts[j]) < 90 for i, j in truth) >= 0.8 * len(truth)  # not found by ratio
+    found = {(i, j) for i, j, _ in near_duplicate_pairs(texts, 90)}
+    hits = len(found & truth)
+    recall, precision = hits / len(truth), hits / max(len(found), 1)
+    assert recall >= 0.95, (recall, sorted(truth - found)[:10])
+    assert precision >= 0.95, (precision, sorted(found - truth)[:10])
 
 
 def test_minhash_estimates_jaccard():
