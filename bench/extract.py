@@ -1,16 +1,12 @@
-"""Benchmark: note extraction throughput and near-duplicate detection, each against a plain baseline.
+"""Benchmark: note extraction throughput against a plain baseline (near duplicates: bench/dedupe.py).
 
-    .venv/bin/python bench/extract.py [--notes 10000] [--samples 20000]
+    .venv/bin/python bench/extract.py [--notes 10000]
 
 1. Notes per second on a generated corpus of Chinese and English notes:
    - baseline: what a one-off script does: read every file and parse it with markdown-it
      into heading sections, no rules, no store;
    - `extract notes`, first run (rules, checks of the files, SQLite writes, one transaction per note);
    - `extract notes`, second run with nothing changed, and with 1% of the notes edited.
-2. Near duplicates on N generated samples with planted edits (English and Chinese):
-   - baseline: exhaustive rapidfuzz (`process.cdist`, every pair, all cores);
-   - ours: MinHash LSH candidates + rapidfuzz confirmation (`near_duplicate_pairs`);
-   reporting wall time, the ratio, and recall/precision of ours against the exhaustive answer.
 Both run in this process, side by side; nothing here is asserted, only measured.
 """
 
@@ -27,13 +23,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 from markdown_it import MarkdownIt
-from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from factory.checks.near_duplicates import near_duplicate_pairs  # noqa: E402
 from factory.ingest import extract_notes  # noqa: E402
 from factory.workspace import init_workspace  # noqa: E402
 
@@ -125,63 +118,9 @@ def bench_notes(n: int, root: Path) -> list[str]:
     return rows
 
 
-def planted_samples(n: int, rng: random.Random) -> tuple[list[str], set[tuple[int, int]]]:
-    """n texts, ~10% of them edited copies of an earlier one (word/char swaps, reordered sentences)."""
-    texts: list[str] = []
-    planted: set[tuple[int, int]] = set()
-    while len(texts) < n:
-        if texts and rng.random() < 0.1:
-            src = rng.randrange(len(texts))
-            text = texts[src]
-            if rng.random() < 0.5:  # reorder sentences
-                cut = "。" if "。" in text else ". "
-                parts = [p for p in text.split(cut) if p]
-                rng.shuffle(parts)
-                text = cut.join(parts)
-            chars = list(text)
-            for _ in range(max(1, len(chars) // 60)):  # a few character edits
-                chars[rng.randrange(len(chars))] = rng.choice(ZH_CHARS if "。" in text else "etaoinshr")
-            planted.add((src, len(texts)))
-            texts.append("".join(chars))
-        else:
-            zh = rng.random() < 0.5
-            sentence = zh_sentence if zh else en_sentence
-            texts.append(" ".join(sentence(rng) for _ in range(rng.randint(3, 6))))
-    return texts, planted
-
-
-def bench_near_duplicates(n: int, threshold: float) -> list[str]:
-    texts, _ = planted_samples(n, random.Random(1))
-    t = time.perf_counter()
-    ours = {(i, j) for i, j, _ in near_duplicate_pairs(texts, threshold)}
-    ours_s = time.perf_counter() - t
-
-    t = time.perf_counter()
-    truth: set[tuple[int, int]] = set()
-    block = 2000  # rows at a time keeps the score matrix small
-    for start in range(0, n, block):
-        scores = process.cdist(texts[start : start + block], texts, scorer=fuzz.ratio, score_cutoff=threshold,
-                               dtype=np.uint8, workers=-1)
-        for r, c in zip(*np.nonzero(scores)):
-            i, j = start + int(r), int(c)
-            if i < j:
-                truth.add((i, j))
-    base_s = time.perf_counter() - t
-    hits = len(ours & truth)
-    recall = hits / len(truth) if truth else 1.0
-    precision = hits / len(ours) if ours else 1.0
-    return [
-        f"| baseline: exhaustive rapidfuzz cdist, all pairs | {base_s:.1f} s | 1.00x | {len(truth):,} pairs (truth) |",
-        f"| MinHash LSH + rapidfuzz (`near_duplicate_pairs`) | {ours_s:.1f} s | {base_s / ours_s:.1f}x | "
-        f"recall {recall:.3f}, precision {precision:.3f} |",
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=10_000)
-    parser.add_argument("--samples", type=int, default=20_000)
-    parser.add_argument("--threshold", type=float, default=90.0)
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"## bench/extract.py, {date.today()}, {machine}\n")
@@ -190,10 +129,6 @@ def main() -> None:
         print(f"Notes ({args.notes:,} generated notes, half Chinese):\n")
         print("| run | throughput | vs baseline |\n|---|---|---|")
         for row in bench_notes(args.notes, root):
-            print(row, flush=True)
-        print(f"\nNear duplicates ({args.samples:,} samples, ~10% planted edits, threshold {args.threshold}):\n")
-        print("| method | wall time | speed-up | quality |\n|---|---|---|---|")
-        for row in bench_near_duplicates(args.samples, args.threshold):
             print(row, flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -271,8 +271,11 @@ def show(sample_id: str, as_json: JsonFlag = False) -> None:
     with _ws().open_store() as store:
         (sample_id,) = _resolve_ids(store, [sample_id])
         sample, history = store.get(sample_id), store.history(sample_id)
+        related = {f.related_id: store.get(f.related_id) for f in sample.findings
+                   if f.related_id and store.find_ids(f.related_id) == [f.related_id]}
     if as_json:
-        return _print_json({"sample": sample.model_dump(), "history": [h.model_dump() for h in history]})
+        return _print_json({"sample": sample.model_dump(), "history": [h.model_dump() for h in history],
+                            "related": {i: r.model_dump() for i, r in related.items()}})
     out.print(f"[bold]{sample.id}[/] {sample.status} rev {sample.revision} lang {sample.lang} "
               f"from {escape(sample.source.uri)} {escape(json.dumps(sample.source.locator, ensure_ascii=False))}")
     out.print("[bold]instruction[/]", escape(sample.instruction))
@@ -281,6 +284,10 @@ def show(sample_id: str, as_json: JsonFlag = False) -> None:
     out.print("[bold]output[/]", escape(sample.output))
     for f in sample.findings:
         out.print(f"  [yellow]{f.severity}[/] {f.code}: {escape(f.message)}")
+        if f.related_id in related:  # the sample it duplicates, so both can be compared here
+            other = related[f.related_id]
+            out.print(f"    {other.id} ({other.status}, {escape(other.source.uri)}): "
+                      f"{escape(other.instruction[:100])} → {escape(other.output[:160])}")
     for h in history:
         out.print(f"  {h.at} {h.actor} {h.action} r{h.revision} "
                   f"{escape(json.dumps(h.changes, ensure_ascii=False)[:200])}")

@@ -261,6 +261,7 @@ class Store:
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA cache_size = -65536")  # 64 MB: the id indexes of a large store stay in memory
         self._db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
 

@@ -108,3 +108,21 @@ def test_unknown_severity_override_is_refused(tmp_path):
     (tmp_path / ".factory" / "config.toml").write_text('[checks.severity]\nnear_duplicat = "reject"\n')
     result = run_cli("check", cwd=tmp_path, check=False)
     assert result.returncode == 1 and "checks.severity.near_duplicat: unknown reason code" in result.stderr
+
+
+def test_show_puts_a_duplicate_beside_the_sample_it_duplicates(tmp_path):
+    run_cli("init", "ws", cwd=tmp_path)
+    ws = tmp_path / "ws"
+    answer = "Start at rank 8, double it while the eval loss keeps falling, and stop when it flattens out."
+    write_note(ws / "notes", "a.md", qa_note(("How do I pick the LoRA rank?", answer)))
+    write_note(ws / "notes", "b.md", qa_note(("How do I pick the LoRA rank?", answer.replace("falling", "dropping"))))
+    run_cli("extract", "notes", "notes", cwd=ws)
+    run_cli("check", cwd=ws)
+    flagged = [json.loads(line) for line in run_cli("ls", "--reason", "near_duplicate", "--json", cwd=ws).stdout.splitlines()]
+    assert len(flagged) == 1
+    shown = json.loads(run_cli("show", flagged[0]["id"], "--json", cwd=ws).stdout)
+    (finding,) = [f for f in shown["sample"]["findings"] if f["code"] == "near_duplicate"]
+    other = shown["related"][finding["related_id"]]
+    assert other["output"] != shown["sample"]["output"] and "rank 8" in other["output"]
+    text = run_cli("show", flagged[0]["id"], cwd=ws).stdout
+    assert finding["related_id"] in text and other["source"]["uri"] in text

@@ -146,3 +146,4 @@ def test_bad_names_and_ratios_are_refused(ws):
         freeze_version(ws, "../escape")
     with pytest.raises(VersionError, match="eval-ratio"):
         freeze_version(ws, "kb", eval_ratio=1.5)
+
