@@ -151,6 +151,7 @@ class SampleFilter:
     status: Status | None = None
     reason: str | None = None  # a finding's reason code
     source_kind: str | None = None
+    source_uri: str | None = None  # with source_kind: one document, e.g. one general pool
     lang: str | None = None
     text: str | None = None  # substring of instruction, input or output
     no_findings: bool = False
@@ -170,6 +171,9 @@ class SampleFilter:
             params.append(self.source_kind)
         elif not self.include_general:
             clauses.append("source_kind != 'general'")
+        if self.source_uri:
+            clauses.append("source_uri = ?")
+            params.append(self.source_uri)
         if self.lang:
             clauses.append("lang = ?")
             params.append(self.lang)

@@ -198,11 +198,11 @@ def _general_pool(store: Store, pool: str) -> tuple[dict[str, Any], list[Sample]
         hint = ("`factory import builtin:starter --pool starter` imports the bundled pool" if pool == "starter"
                 else f"`factory import SOURCE --pool {pool}` makes it")
         raise VersionError(f"no general pool named {pool!r}; {hint}")
-    unchecked = store.count(SampleFilter(source_kind="general", unchecked=True))
+    unchecked = store.count(SampleFilter(source_kind="general", source_uri=pool, unchecked=True))
     if unchecked:
         raise VersionError(f"general pool {pool!r} has {unchecked} unchecked samples; run `factory check` first")
-    samples = [s for s in store.samples(SampleFilter(source_kind="general")) if s.source.uri == pool
-               and s.status != "rejected"]
+    samples = [s for s in store.samples(SampleFilter(source_kind="general", source_uri=pool))
+               if s.status != "rejected"]
     return {"pool": pool, **info.meta, "content_hash": info.content_hash}, samples
 
 

@@ -170,3 +170,13 @@ def test_no_eval_sample_has_a_near_twin_in_train(ws):
     worst = max(fuzz.ratio(e, t) for e in evals for t in train)
     assert worst < THRESHOLD
     assert version.manifest["leakage"]["duplicate_pairs_kept_on_one_side"] >= 30
+
+
+def test_an_unchecked_second_pool_does_not_block_a_checked_one(mixed_ws, tmp_path):
+    write_pool(tmp_path / "other.jsonl", [sample(6000 + i, kind="general") for i in range(5)])
+    import_dataset(mixed_ws, DatasetRequest(source=str(tmp_path / "other.jsonl")), pool="other")
+    version, _ = freeze_version(mixed_ws, "kb", general_pool="gen")
+    assert version.manifest["general"]["pool"] == "gen"
+    assert all(r["source"]["uri"] == "gen" for r in version.records("general_eval"))
+    with pytest.raises(VersionError, match="'other' has 5 unchecked"):
+        freeze_version(mixed_ws, "kb", general_pool="other")
