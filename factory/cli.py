@@ -155,6 +155,34 @@ def import_cmd(
         out.print("next: `factory check`, then `factory status` and `factory ls --reason CODE`")
 
 
+@app.command("generate")
+def generate_cmd(
+    count: Annotated[int, typer.Option("--count", help="Pairs the run should hold in the end.")],
+    domain: Annotated[Optional[str], typer.Option(help="Domain persona, e.g. 'traditional Chinese medicine'.")]
+    = None,
+    seeds: Annotated[str, typer.Option(help="'approved' (the workspace's approved samples) or a seed file "
+                                             "(seed_tasks.jsonl or alpaca JSON).")] = "approved",
+    concurrency: Annotated[Optional[int], typer.Option(help="Rounds in flight (config llm.concurrency).")] = None,
+    new: Annotated[bool, typer.Option("--new", help="Start another run instead of resuming this one.")] = False,
+    wait: WaitFlag = False, as_json: JsonFlag = False,
+) -> None:
+    """Self-Instruct with any OpenAI-compatible model ($FACTORY_API_KEY, $FACTORY_BASE_URL, $FACTORY_MODEL)."""
+    from factory.generate import generate
+
+    with _progress("generating") as progress:
+        result = generate(_ws(), count=count, domain=domain, seeds=seeds, concurrency=concurrency, new_run=new,
+                          wait=wait, progress=progress)
+    if as_json:
+        return _print_json(result.__dict__)
+    verb = "resumed" if result.resumed else "started"
+    out.print(f"{verb} run {result.run_id}: {result.added} pairs added, {result.total} of {result.target} in the run; "
+              f"{result.requests} requests, {result.filtered} filtered out, {result.usage['tokens_in']:,} tokens in, "
+              f"{result.usage['tokens_out']:,} out, ${result.usage['cost']:.4f}")
+    if result.stopped:
+        err.print(f"warning: stopped before the target: {result.stopped}; run the same command to continue")
+    out.print("next: `factory check`, then review them (`factory ls --source self_instruct`)")
+
+
 @app.command()
 def check(all_pending: Annotated[bool, typer.Option("--all", help="Re-check every pending sample.")] = False,
           wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
@@ -197,6 +225,7 @@ def status(as_json: JsonFlag = False) -> None:
             d.uri: {"source": d.meta.get("uri"), "revision": d.meta.get("revision") or d.content_hash,
                     "license": d.meta.get("license", ""), "rows": d.meta.get("rows")}
             for d in store.document_infos("general")}
+        stats["generation_runs"] = store.llm_runs()
     if as_json:
         return _print_json(stats)
     in_pools = sum(stats["general_by_status"].values())
@@ -206,6 +235,10 @@ def status(as_json: JsonFlag = False) -> None:
                        ("license", "by_license"), ("reason", "by_reason")):
         if stats[key]:
             out.print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+    for run in stats["generation_runs"]:
+        rate = "n/a" if run["acceptance_rate"] is None else f"{run['acceptance_rate']:.0%}"
+        out.print(f"generation run {run['id']} ({run['state']}): {run['samples']} pairs of {run['target']}, "
+                  f"{run['requests']} requests, ${run['cost']:.4f}, approved {rate}")
     for name, pool in stats["general_pools"].items():
         out.print(f"general pool {escape(name)}: {pool['rows']} rows from {escape(str(pool['source']))}, "
                   f"license {escape(pool['license'] or 'unknown')}")

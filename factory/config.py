@@ -46,10 +46,25 @@ class FreezeConfig(_Section):
     general_eval_size: int = Field(100, ge=0)
 
 
+class LLMConfig(_Section):
+    base_url: str = ""
+    model: str = ""
+    concurrency: int = Field(8, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(6, ge=0)
+    backoff_base_s: float = Field(1.0, ge=0)
+    backoff_max_s: float = Field(60.0, ge=0)
+    budget_tokens: int = Field(0, ge=0)
+    price_in_per_mtok: float = Field(0.0, ge=0)
+    price_out_per_mtok: float = Field(0.0, ge=0)
+    budget_money: float = Field(0.0, ge=0)
+
+
 class WorkspaceConfig(_Section):
     notes: NotesConfig = Field(default_factory=NotesConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     freeze: FreezeConfig = Field(default_factory=FreezeConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
 
 
 DEFAULT_CONFIG_TOML = """\
@@ -97,6 +112,26 @@ general_pool = ""
 general_ratio = 0.1
 # Pool samples held out as general_eval.jsonl (never trained on) for the forgetting check.
 general_eval_size = 100
+
+[llm]
+# Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, Ollama, vLLM). $FACTORY_BASE_URL and
+# $FACTORY_MODEL override these; the key comes only from $FACTORY_API_KEY, never from this file.
+base_url = ""
+model = ""
+# Requests in flight at once.
+concurrency = 8
+timeout_s = 120.0
+# Retries on 429, 5xx, timeouts and dropped connections: exponential backoff with jitter,
+# starting at backoff_base_s, at most backoff_max_s, or the server's Retry-After when it says.
+max_retries = 6
+backoff_base_s = 1.0
+backoff_max_s = 60.0
+# A run stops cleanly when it has used this many tokens (in + out; 0: no limit), or this much
+# money at the prices below (dollars per million tokens; 0: not counted).
+budget_tokens = 0
+price_in_per_mtok = 0.0
+price_out_per_mtok = 0.0
+budget_money = 0.0
 """
 
 

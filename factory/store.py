@@ -120,6 +120,39 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN meta TEXT NOT NULL DEFAULT '{}';
     CREATE INDEX origins_by_document ON origins (source_kind, source_uri, sync_token);
     """,
+    # 3: the LLM ledger: every model request of a generation run, what it cost and produced.
+    """
+    CREATE TABLE llm_runs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        args TEXT NOT NULL,
+        model TEXT NOT NULL,
+        base_url TEXT NOT NULL,
+        target INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'running'
+    );
+    CREATE TABLE llm_requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES llm_runs (id),
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        model TEXT NOT NULL,
+        template_hash TEXT NOT NULL,
+        tokens_in INTEGER NOT NULL DEFAULT 0,
+        tokens_out INTEGER NOT NULL DEFAULT 0,
+        cost REAL NOT NULL DEFAULT 0,
+        latency_ms INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        raw TEXT,
+        produced TEXT NOT NULL DEFAULT '[]',
+        rejected INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX llm_requests_by_run ON llm_requests (run_id, key);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _SAMPLE_COLUMNS = (
@@ -244,6 +277,24 @@ class SyncCounts:
         self.unchanged += other.unchanged
         self.repeated += other.repeated
         return self
+
+
+class LedgerEntry(BaseModel):
+    """One model request of a generation run, as the ledger keeps it (never the API key)."""
+
+    key: str  # the request's name within its run, e.g. "round 3: instructions"
+    model: str
+    template_hash: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    latency_ms: int = 0
+    attempts: int = 0
+    outcome: str = "ok"  # ok, failed, unparsable, budget
+    error: str | None = None
+    raw: str | None = None  # the reply as received, kept when it could not be parsed
+    produced: list[str] = []
+    rejected: int = 0  # pairs the generation filters dropped
 
 
 @dataclass
@@ -652,6 +703,66 @@ class Store:
                     reasons = ", ".join(sorted({f.code for f in result.findings if f.severity == "reject"}))
                     rejected += self.set_status([sample_id], "rejected", actor=actor, reason=reasons)
         return rejected
+
+    # -- the LLM ledger --------------------------------------------------------------------
+    def start_llm_run(self, run_id: str, kind: str, args: dict[str, Any], model: str, base_url: str,
+                      target: int) -> bool:
+        """Record a generation run; returns False when it exists already (a resumed run)."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM llm_runs WHERE id = ?", (run_id,)).fetchone():
+                db.execute("UPDATE llm_runs SET state = 'running', updated_at = ? WHERE id = ?", (now(), run_id))
+                return False
+            db.execute("INSERT INTO llm_runs (id, kind, args, model, base_url, target, created_at, updated_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, kind, _json(args), model, base_url, target, now(), now()))
+            return True
+
+    def finish_llm_run(self, run_id: str, state: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE llm_runs SET state = ?, updated_at = ? WHERE id = ?", (state, now(), run_id))
+
+    def record_llm_request(self, run_id: str, entry: LedgerEntry, samples: Sequence[Sample] = (), *,
+                           actor: str, token: str) -> SyncCounts:
+        """One finished request and the samples it produced, in one transaction: a run killed at
+        any point has either both or neither, so a resumed run never pays twice for it."""
+        with self.transaction() as db:
+            counts = self.sync_batch(samples[0].source.kind, run_id, samples, actor=actor, token=token) \
+                if samples else SyncCounts()
+            db.execute(
+                "INSERT INTO llm_requests (run_id, key, at, model, template_hash, tokens_in, tokens_out, cost, "
+                "latency_ms, attempts, outcome, error, raw, produced, rejected) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, entry.key, now(), entry.model, entry.template_hash, entry.tokens_in, entry.tokens_out,
+                 entry.cost, entry.latency_ms, entry.attempts, entry.outcome, entry.error, entry.raw,
+                 _json([s.id for s in samples]), entry.rejected),
+            )
+            db.execute("UPDATE llm_runs SET updated_at = ? WHERE id = ?", (now(), run_id))
+        return counts
+
+    def llm_requests(self, run_id: str) -> list[LedgerEntry]:
+        rows = self._db.execute("SELECT * FROM llm_requests WHERE run_id = ? ORDER BY id", (run_id,))
+        return [LedgerEntry(**{k: r[k] for k in LedgerEntry.model_fields if k != "produced"},
+                            produced=json.loads(r["produced"])) for r in rows]
+
+    def llm_runs(self) -> list[dict[str, Any]]:
+        """Every run with its totals: requests, tokens, cost, samples produced and their review state."""
+        runs = []
+        for r in self._db.execute("SELECT * FROM llm_runs ORDER BY created_at"):
+            totals = self._db.execute(
+                "SELECT count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0), coalesce(sum(cost), 0), "
+                "coalesce(sum(outcome != 'ok'), 0), coalesce(sum(rejected), 0) FROM llm_requests WHERE run_id = ?",
+                (r["id"],)).fetchone()
+            by_status = dict(self._db.execute(
+                "SELECT status, count(*) FROM samples WHERE source_uri = ? AND retired_at IS NULL GROUP BY status",
+                (r["id"],)).fetchall())
+            produced = sum(by_status.values())
+            runs.append({"id": r["id"], "kind": r["kind"], "model": r["model"], "target": r["target"],
+                         "state": r["state"], "created_at": r["created_at"], "requests": totals[0],
+                         "failed_requests": totals[4], "tokens_in": totals[1], "tokens_out": totals[2],
+                         "cost": round(totals[3], 6), "samples": produced, "filtered_out": totals[5],
+                         "by_status": by_status,
+                         "acceptance_rate": round(by_status.get("approved", 0) / produced, 4) if produced else None})
+        return runs
 
     # -- jobs ------------------------------------------------------------------------------
     def start_job(self, kind: str, source: str, pid: int) -> int:

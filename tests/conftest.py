@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from factory.workspace import Workspace, init_workspace
+from tests.openai_server import openai_server  # noqa: F401 - a fixture for every test: a scripted OpenAI API
 
 REPO = Path(__file__).resolve().parents[1]
 
