@@ -186,6 +186,27 @@ def generate_cmd(
 
 
 @app.command()
+def ledger(run_id: Annotated[Optional[str], typer.Argument(help="A generation run id (default: every run).")] = None,
+           as_json: JsonFlag = False) -> None:
+    """Generation runs and every model request they made: tokens, cost, latency, outcome, samples."""
+    with _ws().open_store() as store:
+        runs = [r for r in store.llm_runs() if run_id in (None, r["id"])]
+        if run_id and not runs:
+            raise FactoryError(f"{run_id}: no such generation run; `factory ledger` lists them")
+        entries = {r["id"]: store.llm_requests(r["id"]) for r in runs}
+    if as_json:
+        return _print_json([{**r, "requests_log": [e.model_dump() for e in entries[r["id"]]]} for r in runs])
+    for r in runs:
+        out.print(f"[bold]{r['id']}[/] {r['state']} {r['model']}: {r['samples']} pairs of {r['target']}, "
+                  f"{r['requests']} requests ({r['failed_requests']} failed), {r['tokens_in']:,} tokens in, "
+                  f"{r['tokens_out']:,} out, ${r['cost']:.4f}")
+        for e in entries[r["id"]] if run_id else []:
+            out.print(f"  {escape(e.key)}: {e.outcome}, {e.attempts} attempt(s), {e.latency_ms} ms, "
+                      f"{e.tokens_in}+{e.tokens_out} tokens, {len(e.produced)} pairs, {e.rejected} filtered"
+                      + (f", {escape(e.error)}" if e.error else ""))
+
+
+@app.command()
 def check(all_pending: Annotated[bool, typer.Option("--all", help="Re-check every pending sample.")] = False,
           wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
     """Run the checks on pending samples; findings of severity `reject` reject the sample."""

@@ -138,6 +138,10 @@ def test_cli_generate_and_status_show_cost_and_runs(gen_ws, openai_server):
     stats = json.loads(run_cli("status", "--json", cwd=ws.root, env=env).stdout)
     (run,) = stats["generation_runs"]
     assert run["samples"] >= 4 and run["cost"] > 0 and run["acceptance_rate"] == 0.0
+    ledger = json.loads(run_cli("ledger", run["id"], "--json", cwd=ws.root, env=env).stdout)
+    assert "round 1: instructions" in {e["key"] for e in ledger[0]["requests_log"]}  # rounds run concurrently
+    assert sum(len(e["produced"]) for e in ledger[0]["requests_log"]) == run["samples"]
+    assert run["id"] in run_cli("ledger", cwd=ws.root, env=env).stdout
     missing = run_cli("generate", "--count", "4", "--seeds", str(seeds), cwd=ws.root,
                       env={"FACTORY_BASE_URL": openai_server.base_url, "FACTORY_MODEL": "m", "FACTORY_API_KEY": ""},
                       check=False)

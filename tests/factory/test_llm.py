@@ -107,7 +107,7 @@ def test_the_money_budget_uses_the_configured_prices(openai_server):
 
 
 def test_many_requests_overlap_up_to_the_concurrency(openai_server):
-    openai_server.script(default=lambda body: slow(body["messages"][0]["content"].upper(), 0.3))
+    openai_server.script(default=lambda body: slow(body["messages"][0]["content"].upper(), 1.0))
     results = run(make_client(openai_server, [], concurrency=4), *[ask(f"q{i}") for i in range(8)])
     assert [r.content for r in results] == [f"Q{i}" for i in range(8)]  # in request order
     seen = openai_server.chat_requests
