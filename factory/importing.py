@@ -57,7 +57,8 @@ def import_dataset(ws: Workspace, request: DatasetRequest, *, pool: str | None =
                    progress: Progress = no_progress) -> ImportResult:
     if pool is not None and not NAME_PATTERN.match(pool):
         raise BadInput(f"--pool {pool!r}: a pool name is letters, digits, '.', '_' or '-' (at most 64)")
-    local = ws.uri_for(Path(request.source)) if Path(request.source).exists() else None
+    path = Path(request.source)
+    local = ws.uri_for(path) if path.exists() else None
     opened = open_datasets.open_dataset(request, uri=local)
     kind, doc_uri = (GENERAL_KIND, pool) if pool else (SOURCE_KIND, opened.uri)
     options = f"{open_datasets.EXTRACTOR_VERSION} format={request.format} map={sorted(request.mapping.items())}"

@@ -17,6 +17,7 @@ spent, `BudgetExceeded` stops the run cleanly and requests already in flight fin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -139,10 +140,8 @@ class LLMClient:
         response = getattr(exc, "response", None)
         retry_after = response.headers.get("retry-after") if response is not None else None
         if retry_after:
-            try:
+            with contextlib.suppress(ValueError):  # an HTTP date: rare from these servers, keep the backoff
                 wait = max(wait, min(float(retry_after), s.backoff_max_s))
-            except ValueError:  # an HTTP date: rare from these servers, fall back to backoff
-                pass
         return wait
 
     async def chat(self, request: ChatRequest) -> ChatResult:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -40,7 +40,7 @@ from factory.sample import Sample, Source, content_id
 
 EXTRACTOR_VERSION = "dataset-rows/1"
 Format = Literal["auto", "alpaca", "sharegpt", "openai"]
-FORMATS: tuple[str, ...] = ("auto", "alpaca", "sharegpt", "openai")
+FORMATS: tuple[str, ...] = get_args(Format)
 FIELDS = ("instruction", "input", "output", "system", "history")
 BUILTIN = "builtin:"
 BUILTIN_LICENSE = "apache-2.0"  # written for this project, under its license
