@@ -100,17 +100,37 @@ def init(path: Annotated[Path, typer.Argument(help="Folder to make a workspace i
 
 @extract_app.command("notes")
 def extract_notes_cmd(path: Annotated[Path, typer.Argument(help="A folder of .md notes, or one note.")],
+                      llm: Annotated[bool, typer.Option("--llm", help="Have the model ($FACTORY_API_KEY, "
+                                                        "$FACTORY_BASE_URL, $FACTORY_MODEL) write pairs grounded in "
+                                                        "each section, instead of the offline rules.")] = False,
                       wait: WaitFlag = False, as_json: JsonFlag = False) -> None:
     """Extract question-answer pairs from Markdown notes; unchanged notes are skipped."""
-    from factory.ingest import extract_notes
-
     ws = _ws()
-    with _progress("extracting notes") as progress:
-        job = extract_notes(ws, path, wait=wait, progress=progress)
-    if as_json:
-        return _print_json(job.model_dump())
-    out.print(f"notes: {job.added} added, {job.updated} updated, {job.retired} retired, "
-              f"{job.skipped} unchanged notes skipped, {job.errors} bad files (job {job.id})")
+    if llm:
+        from factory.llm_notes import extract_notes_llm
+
+        with _progress("asking the model") as progress:
+            result = extract_notes_llm(ws, path, wait=wait, progress=progress)
+        job = result.job
+        if as_json:
+            return _print_json({**job.model_dump(), "llm": {k: v for k, v in result.__dict__.items() if k != "job"}})
+        out.print(f"notes (llm): {job.added} added, {job.updated} updated, {job.retired} retired, "
+                  f"{job.skipped} unchanged notes skipped, {job.errors} notes with errors (job {job.id})")
+        out.print(f"chunks: {result.chunks}, {result.asked} asked, {result.reused} answered before; "
+                  f"{result.ungrounded} ungrounded pairs dropped; {result.usage['tokens_in']:,} tokens in, "
+                  f"{result.usage['tokens_out']:,} out, ${result.usage['cost']:.4f}"
+                  + (f" (ledger: `factory ledger {result.run_id}`)" if result.run_id else ""))
+    else:
+        from factory.ingest import extract_notes
+
+        with _progress("extracting notes") as progress:
+            job = extract_notes(ws, path, wait=wait, progress=progress)
+        if as_json:
+            return _print_json(job.model_dump())
+        out.print(f"notes: {job.added} added, {job.updated} updated, {job.retired} retired, "
+                  f"{job.skipped} unchanged notes skipped, {job.errors} bad files (job {job.id})")
+    for error in job.error_log[:10]:
+        err.print(f"  {escape(error['error'])}")
 
 
 @app.command("import")

@@ -60,11 +60,28 @@ class LLMConfig(_Section):
     budget_money: float = Field(0.0, ge=0)
 
 
+class GenerateConfig(_Section):
+    domain: str = ""
+    persona: str = "You are a senior practitioner of {domain}."
+    topics: list[str] = Field(default_factory=list)
+    pairs_per_call: int = Field(10, ge=1, le=100)
+    instructions_per_round: int = Field(8, ge=1, le=50)
+    novelty_threshold: float = Field(0.7, gt=0, le=1)
+
+
+class LLMNotesConfig(_Section):
+    chunk_tokens: int = Field(1200, ge=50)
+    pairs_per_chunk: int = Field(5, ge=1, le=50)
+    min_chunk_chars: int = Field(80, ge=0)
+
+
 class WorkspaceConfig(_Section):
     notes: NotesConfig = Field(default_factory=NotesConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     freeze: FreezeConfig = Field(default_factory=FreezeConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    llm_notes: LLMNotesConfig = Field(default_factory=LLMNotesConfig)
 
 
 DEFAULT_CONFIG_TOML = """\
@@ -132,6 +149,29 @@ budget_tokens = 0
 price_in_per_mtok = 0.0
 price_out_per_mtok = 0.0
 budget_money = 0.0
+
+[generate]
+# Domain mode (`factory generate`, or `--domain` on the command line): the model speaks as the
+# persona below ({domain} is filled in) and writes pairs_per_call cases per request, one topic
+# per request in turn from `topics` (the whole domain when empty). Without a domain: the
+# Self-Instruct paper's two steps, instructions_per_round new tasks and then their instances.
+domain = ""
+persona = "You are a senior practitioner of {domain}."
+topics = []
+pairs_per_call = 10
+instructions_per_round = 8
+# A new instruction whose ROUGE-L against any instruction already in the pool is above this is
+# dropped (the paper's 0.7).
+novelty_threshold = 0.7
+
+[llm_notes]
+# `factory extract notes PATH --llm`: each note is cut into chunks along its headings, at most
+# chunk_tokens tokens each (the [checks] tokenizer when set, else about 4 characters a token),
+# and the model writes up to pairs_per_chunk pairs grounded in each chunk. Chunks shorter than
+# min_chunk_chars characters are merged into their neighbour or left out.
+chunk_tokens = 1200
+pairs_per_chunk = 5
+min_chunk_chars = 80
 """
 
 

@@ -1,15 +1,21 @@
 """`factory generate`: Self-Instruct through any OpenAI-compatible model, resumable from the ledger.
 
-One round is the paper's two steps: the model is shown 8 tasks (6 from the seed pool of people,
-2 it wrote earlier, once there are any) and writes new instructions; those that pass the
-paper's filters (length bounds, a keyword blacklist of tasks a text model cannot do, and
-ROUGE-L novelty <= 0.7 against the whole pool) are sent back for their input and output.
-In domain mode a system persona and topic steer both steps ("a senior practitioner of ...").
+Without a domain, one round is the paper's two steps: the model is shown 8 tasks (6 from the
+seed pool of people, 2 it wrote earlier, once there are any) and writes new instructions; those
+that pass the paper's filters (length bounds, a keyword blacklist of tasks a text model cannot
+do, and ROUGE-L novelty <= 0.7 against the whole pool) are sent back for their input and output.
 
-Rounds run `concurrency` at a time. Every finished request is written to the ledger together
-with the samples it produced, in one transaction, so a run killed at any point continues where
-it stopped: the run id is a hash of the arguments, the pool is rebuilt from the store, and only
-requests that had not finished are sent again. `new_run=True` starts another run instead.
+In domain mode (`--domain` or `[generate] domain`) the model speaks as a persona ("You are a
+senior practitioner of ...") and one request writes many whole cases on one topic of the
+config's list (in turn), shown the same mix of human and machine examples; each case then
+passes the same filters.
+
+`concurrency` rounds are in flight at any time. Every finished request is written to the
+ledger together with the samples it produced, in one transaction, so a run killed at any point
+continues where it stopped: the run id is a hash of the arguments, the pool is rebuilt from the
+store, a round whose instructions came back but whose instances did not is finished from the
+instructions kept in the ledger, and nothing that finished is asked again. What earlier
+sessions spent counts against the run's budget. `new_run=True` starts another run instead.
 Generated pairs enter the store as pending `self_instruct` samples and go through the checks.
 """
 
@@ -17,15 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import logging
 import os
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from factory.config import GenerateConfig
 from factory.errors import BadInput
 from factory.jobs import job_lock
 from factory.json_repair import parse_pairs
@@ -39,24 +47,31 @@ from factory.workspace import Workspace
 log = logging.getLogger(__name__)
 SOURCE_KIND = "self_instruct"
 HUMAN_EXAMPLES, MACHINE_EXAMPLES = 6, 2  # per prompt, as in the paper
-NEW_PER_ROUND = 8
-NOVELTY_THRESHOLD = 0.7
+STALL_ROUNDS = 3  # rounds per worker in a row without a new pair before the run gives up
 # The paper's blacklist: tasks a text-only model cannot do (plus their Chinese counterparts).
 BLACKLIST = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
              "draw", "plot", "go to", "video", "audio", "music", "flowchart", "diagram",
              "图片", "图像", "照片", "画一", "绘制", "视频", "音频", "音乐", "流程图", "文件")
 
-INSTRUCTIONS_TEMPLATE = """You write new, diverse tasks for training an assistant{domain}.
+INSTRUCTIONS_TEMPLATE = """You write new, diverse tasks for training an assistant.
 Here are example tasks:
 {examples}
 Write {n} new tasks that differ from these in topic and form. Answer with a JSON array of
 objects with the key "instruction" only, in the language of the examples."""
 
 INSTANCES_TEMPLATE = """For each task below, write one input (or "" when the task needs none) and a
-correct, complete output{domain}. Answer with a JSON array of objects with the keys
+correct, complete output. Answer with a JSON array of objects with the keys
 "instruction", "input" and "output", in the order given.
 Tasks:
 {tasks}"""
+
+CASES_TEMPLATE = """Write {n} new, realistic cases{topic} of the kind you meet in your work in {domain}.
+Each case is a task or question (instruction), the details it needs when it needs any (input,
+else ""), and the complete answer you would give (output). Vary the situations; do not repeat
+these earlier cases:
+{examples}
+Answer with a JSON array of objects with the keys "instruction", "input" and "output", in the
+language of the examples."""
 
 
 @dataclass
@@ -112,6 +127,28 @@ def passes_filters(instruction: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What the rounds of one run ask for."""
+
+    domain: str
+    persona: str  # the system message in domain mode
+    topics: tuple[str, ...]
+    pairs_per_call: int
+    instructions_per_round: int
+    novelty_threshold: float
+
+    @classmethod
+    def from_config(cls, config: GenerateConfig, domain: str | None) -> Plan:
+        domain = (domain if domain is not None else config.domain).strip()
+        return cls(domain=domain, persona=config.persona.replace("{domain}", domain) if domain else "",
+                   topics=tuple(t.strip() for t in config.topics if t.strip()), pairs_per_call=config.pairs_per_call,
+                   instructions_per_round=config.instructions_per_round, novelty_threshold=config.novelty_threshold)
+
+    def topic(self, round_number: int) -> str:
+        return self.topics[(round_number - 1) % len(self.topics)] if self.topics else ""
+
+
 def generate(ws: Workspace, *, count: int, domain: str | None = None, seeds: str = "approved",
              concurrency: int | None = None, new_run: bool = False, wait: bool = False,
              progress: Progress = no_progress, client: LLMClient | None = None) -> GenerateResult:
@@ -119,13 +156,20 @@ def generate(ws: Workspace, *, count: int, domain: str | None = None, seeds: str
     settings = LLMSettings.from_config(ws.config.llm)
     if concurrency:
         settings = LLMSettings(**{**settings.__dict__, "concurrency": concurrency})
-    args = {"count": count, "domain": domain or "", "seeds": seeds, "model": settings.model}
+    plan = Plan.from_config(ws.config.generate, domain)
+    args = {"count": count, "domain": plan.domain, "topics": list(plan.topics), "seeds": seeds,
+            "model": settings.model}
     with job_lock(ws.lock_path, "generate", wait=wait), ws.open_store() as store:
         pool_seeds = _seed_pool(store, seeds, ws)
         run_id = run_id_for(args, os.urandom(4).hex() if new_run else "")
         resumed = not store.start_llm_run(run_id, SOURCE_KIND, args, settings.model, settings.base_url, count)
         llm = client or LLMClient(settings)
-        result = asyncio.run(_loop(store, llm, run_id, pool_seeds, count, domain, settings, progress))
+        run = _Run.resume(store, llm, run_id, plan, pool_seeds)
+        try:
+            result = asyncio.run(_generate(run, count, settings.concurrency, progress))
+        except BaseException:
+            store.finish_llm_run(run_id, "interrupted")
+            raise
         store.finish_llm_run(run_id, "completed" if result.stopped is None else result.stopped)
         result.resumed = resumed
         return result
@@ -141,118 +185,216 @@ def _seed_pool(store: Store, seeds: str, ws: Workspace) -> list[dict[str, str]]:
     return load_seeds(Path(seeds))
 
 
-async def _loop(store: Store, llm: LLMClient, run_id: str, seeds: list[dict[str, str]], count: int,
-                domain: str | None, settings: LLMSettings, progress: Progress) -> GenerateResult:
+def _round_of(key: str) -> int:
+    return int(key.split()[1].rstrip(":"))
+
+
+@dataclass
+class _Round:
+    added: int = 0
+    filtered: int = 0
+    requests: int = 0
+    budget: bool = False
+
+
+@dataclass
+class _Run:
+    """One run's state, shared by its concurrent rounds."""
+
+    store: Store
+    llm: LLMClient
+    run_id: str
+    plan: Plan
+    seeds: list[dict[str, str]]
+    machine: list[dict[str, str]]
+    novelty: NoveltyPool
+    first_round: int
+    replays: list[tuple[int, str]]  # (round, instructions reply) still owed their instances
+    rng: random.Random
+    token: str = field(default_factory=new_sync_token)
+
+    @classmethod
+    def resume(cls, store: Store, llm: LLMClient, run_id: str, plan: Plan, seeds: list[dict[str, str]]) -> _Run:
+        machine = [{"instruction": s.instruction, "input": s.input, "output": s.output}
+                   for s in store.samples(SampleFilter(source_kind=SOURCE_KIND, source_uri=run_id))]
+        ledger = store.llm_requests(run_id)
+        llm.carry_over(sum(e.tokens_in + e.tokens_out for e in ledger), sum(e.cost for e in ledger))
+        asked = {e.key for e in ledger}
+        replays = [(_round_of(e.key), e.raw) for e in ledger
+                   if e.key.endswith(": instructions") and e.outcome == "ok" and e.raw
+                   and e.key.replace("instructions", "instances") not in asked]
+        return cls(store=store, llm=llm, run_id=run_id, plan=plan, seeds=seeds, machine=machine,
+                   novelty=NoveltyPool([s["instruction"] for s in seeds + machine]),
+                   first_round=1 + max((_round_of(k) for k in asked), default=0), replays=replays,
+                   rng=random.Random(run_id))
+
+    @property
+    def actor(self) -> str:
+        return f"generate:{self.run_id}"
+
+    def examples(self) -> str:
+        chosen = self.rng.sample(self.seeds, min(HUMAN_EXAMPLES, len(self.seeds)))
+        chosen += self.rng.sample(self.machine, min(MACHINE_EXAMPLES, len(self.machine)))
+        return "\n".join(f"{i}. {c['instruction']}" for i, c in enumerate(chosen, 1))
+
+    def request(self, template: str, prompt: str, key: str) -> ChatRequest:
+        system = [{"role": "system", "content": self.plan.persona}] if self.plan.persona else []
+        return ChatRequest(messages=system + [{"role": "user", "content": prompt}], json_mode=True,
+                           template_hash=template_hash(template), key=key)
+
+    def novel(self, instruction: str) -> bool:
+        """The paper's filters and ROUGE-L novelty; a novel instruction joins the pool at once, so
+        rounds in flight together cannot both add the same task."""
+        if passes_filters(instruction) or not self.novelty.is_novel(instruction, self.plan.novelty_threshold):
+            return False
+        self.novelty.add(instruction)
+        return True
+
+    def record(self, result: ChatResult, *, raw: str | None = None, outcome: str | None = None, rejected: int = 0,
+               samples: list[Sample] | None = None) -> None:
+        settings = self.llm.settings
+        entry = LedgerEntry(key=result.request.key, model=settings.model, template_hash=result.request.template_hash,
+                            tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+                            cost=settings.cost(result.tokens_in, result.tokens_out),
+                            latency_ms=int(result.latency_s * 1000), attempts=result.attempts,
+                            outcome=outcome or result.outcome, error=result.error, raw=raw, rejected=rejected)
+        self.store.record_llm_request(self.run_id, entry, samples or [], actor=self.actor, token=self.token)
+        self.machine.extend({"instruction": s.instruction, "input": s.input, "output": s.output}
+                            for s in samples or [])
+
+    def sample(self, item: dict[str, str], request: ChatRequest, **locator: str) -> Sample:
+        return Sample(instruction=item["instruction"].strip(), input=item.get("input", ""), output=item["output"],
+                      source=Source(kind=SOURCE_KIND, uri=self.run_id,
+                                    locator={"request": request.key, "template": request.template_hash, **locator},
+                                    extractor_version="self-instruct/1"))
+
+
+async def _generate(run: _Run, count: int, concurrency: int, progress: Progress) -> GenerateResult:
     try:
-        return await _rounds(store, llm, run_id, seeds, count, domain, settings, progress)
+        return await _workers(run, count, concurrency, progress)
     finally:
-        await llm.close()
+        await run.llm.close()
 
 
-async def _rounds(store: Store, llm: LLMClient, run_id: str, seeds: list[dict[str, str]], count: int,
-                  domain: str | None, settings: LLMSettings, progress: Progress) -> GenerateResult:
-    machine = [{"instruction": s.instruction, "input": s.input, "output": s.output}
-               for s in store.samples(SampleFilter(source_kind=SOURCE_KIND, source_uri=run_id))]
-    novelty = NoveltyPool([s["instruction"] for s in seeds + machine])
-    done_keys = {e.key for e in store.llm_requests(run_id) if e.outcome == "ok"}
-    round_number = 1 + max((int(k.split()[1].rstrip(":")) for k in done_keys if k.startswith("round ")),
-                           default=0)
-    token, actor = new_sync_token(), f"generate:{run_id}"
-    added = filtered = requests = 0
-    stopped = None
-    rng = random.Random(run_id)
-    stalled = 0
-    while len(machine) < count:
-        rounds = list(range(round_number, round_number + settings.concurrency))
-        round_number += settings.concurrency
-        before = len(machine)
-        outcomes = await asyncio.gather(*(
-            _one_round(store, llm, run_id, r, seeds, machine, novelty, domain, rng, token, actor) for r in rounds))
-        for produced, dropped, sent, budget in outcomes:
-            added += produced
-            filtered += dropped
-            requests += sent
-            stopped = stopped or ("budget" if budget else None)
-        progress(min(len(machine), count), count)
-        if stopped:
-            break
-        stalled = stalled + 1 if len(machine) == before else 0
-        if stalled >= 3:
-            stopped = "no progress"
-            log.warning("three rounds in a row produced nothing new; stopping run %s", run_id)
-            break
-    usage = llm.usage
-    return GenerateResult(run_id=run_id, resumed=False, added=added, total=len(machine), target=count,
-                          requests=requests, filtered=filtered, stopped=stopped,
+async def _workers(run: _Run, count: int, concurrency: int, progress: Progress) -> GenerateResult:
+    """`concurrency` workers take rounds (owed replays first) until the run holds `count` pairs;
+    a worker does not start a round that the rounds in flight are expected to make unneeded."""
+    numbers = itertools.count(run.first_round)
+    totals = _Round()
+    finished = in_flight = stalled = 0
+    stopped: str | None = None
+    per_round = run.plan.pairs_per_call if run.plan.domain else run.plan.instructions_per_round
+
+    def expected() -> float:
+        return max(1.0, totals.added / finished) if finished else per_round
+
+    async def worker() -> None:
+        nonlocal finished, in_flight, stalled, stopped
+        while stopped is None and len(run.machine) + in_flight * expected() < count:
+            in_flight += 1
+            try:
+                if run.replays:
+                    outcome = await _replay(run, *run.replays.pop(0))
+                else:
+                    number = next(numbers)
+                    outcome = await (_cases(run, number) if run.plan.domain else _two_steps(run, number))
+            finally:
+                in_flight -= 1
+            finished += 1
+            totals.added += outcome.added
+            totals.filtered += outcome.filtered
+            totals.requests += outcome.requests
+            stalled = 0 if outcome.added else stalled + 1
+            if outcome.budget:
+                stopped = "budget"
+            elif stalled >= STALL_ROUNDS * concurrency and len(run.machine) < count:
+                stopped = "no progress"
+                log.warning("%d rounds in a row produced nothing new; stopping run %s", stalled, run.run_id)
+            progress(min(len(run.machine), count), count)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    usage = run.llm.usage
+    return GenerateResult(run_id=run.run_id, resumed=False, added=totals.added, total=len(run.machine), target=count,
+                          requests=totals.requests, filtered=totals.filtered, stopped=stopped,
                           usage={"tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out,
                                  "cost": round(usage.cost, 6), "failed": usage.failed})
 
 
-def _examples(seeds: list[dict[str, str]], machine: list[dict[str, str]], rng: random.Random) -> list[str]:
-    chosen = rng.sample(seeds, min(HUMAN_EXAMPLES, len(seeds)))
-    chosen += rng.sample(machine, min(MACHINE_EXAMPLES, len(machine)))
-    return [c["instruction"] for c in chosen]
-
-
-def _ledger(result: ChatResult, key: str, llm: LLMClient, raw: str | None = None, outcome: str | None = None,
-            rejected: int = 0) -> LedgerEntry:
-    return LedgerEntry(key=key, model=llm.settings.model, template_hash=result.request.template_hash,
-                       tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-                       cost=llm.settings.cost(result.tokens_in, result.tokens_out), latency_ms=int(result.latency_s * 1000), attempts=result.attempts,
-                       outcome=outcome or result.outcome, error=result.error, raw=raw, rejected=rejected)
-
-
-async def _one_round(store: Store, llm: LLMClient, run_id: str, number: int, seeds: list[dict[str, str]],
-                     machine: list[dict[str, str]], novelty: NoveltyPool, domain: str | None, rng: random.Random,
-                     token: str, actor: str) -> tuple[int, int, int, bool]:
-    """One round: new instructions, the filters, then their instances. Returns (added, filtered,
-    requests sent, budget spent)."""
-    persona = f" as a senior practitioner of {domain}" if domain else ""
-    system = [{"role": "system", "content": f"You are a senior practitioner of {domain}."}] if domain else []
-    examples = "\n".join(f"{i}. {text}" for i, text in enumerate(_examples(seeds, machine, rng), 1))
-    prompt = INSTRUCTIONS_TEMPLATE.format(domain=persona, examples=examples, n=NEW_PER_ROUND)
-    request = ChatRequest(messages=system + [{"role": "user", "content": prompt}], json_mode=True,
-                          template_hash=template_hash(INSTRUCTIONS_TEMPLATE), key=f"round {number}: instructions")
-    asked = await llm.chat_many([request])
-    result = asked[0]
-    if result.outcome == "budget":
-        return 0, 0, 0, True
-    parsed = parse_pairs(result.content or "", required=("instruction",)) if result.content else None
-    candidates, dropped = [], 0
-    for item in parsed.items if parsed else []:
+def _candidates(run: _Run, content: str) -> tuple[list[str], int, bool]:
+    """New instructions from an instructions reply that pass the filters: (kept, dropped, parsed)."""
+    parsed = parse_pairs(content, required=("instruction",))
+    kept, dropped = [], 0
+    for item in parsed.items:
         instruction = item["instruction"].strip()
-        if passes_filters(instruction) or not novelty.is_novel(instruction, NOVELTY_THRESHOLD):
+        if run.novel(instruction):
+            kept.append(instruction)
+        else:
             dropped += 1
-            continue
-        novelty.add(instruction)
-        candidates.append(instruction)
-    unusable = result.content is not None and (parsed is None or parsed.error is not None)
-    entry = _ledger(result, request.key, llm, raw=result.content if unusable else None,
-                    outcome="unparsable" if unusable else None, rejected=dropped)
-    store.record_llm_request(run_id, entry, actor=actor, token=token)
-    if not candidates:
-        return 0, dropped, 1, False
-    tasks = "\n".join(f"{i}. {text}" for i, text in enumerate(candidates, 1))
-    prompt = INSTANCES_TEMPLATE.format(domain=persona, tasks=tasks)
-    request = ChatRequest(messages=system + [{"role": "user", "content": prompt}], json_mode=True,
-                          template_hash=template_hash(INSTANCES_TEMPLATE), key=f"round {number}: instances")
-    result = (await llm.chat_many([request]))[0]
+    return kept, dropped, parsed.error is None
+
+
+async def _two_steps(run: _Run, number: int) -> _Round:
+    """The paper's round: new instructions, the filters, then their instances."""
+    prompt = INSTRUCTIONS_TEMPLATE.format(examples=run.examples(), n=run.plan.instructions_per_round)
+    request = run.request(INSTRUCTIONS_TEMPLATE, prompt, f"round {number}: instructions")
+    result = await run.llm.ask(request)
     if result.outcome == "budget":
-        return 0, dropped, 1, True
+        return _Round(budget=True)
+    kept, dropped, parsed = _candidates(run, result.content) if result.content else ([], 0, False)
+    # The reply is kept: raw when unusable, and for a resumed run to finish this round from.
+    run.record(result, raw=result.content, rejected=dropped,
+               outcome="unparsable" if result.content is not None and not parsed else None)
+    if not kept:
+        return _Round(filtered=dropped, requests=1)
+    outcome = await _instances(run, number, kept)
+    return _Round(outcome.added, outcome.filtered + dropped, outcome.requests + 1, outcome.budget)
+
+
+async def _replay(run: _Run, number: int, instructions_reply: str) -> _Round:
+    """Finish a round of an earlier session whose instructions were paid for and kept."""
+    kept, dropped, _ = _candidates(run, instructions_reply)
+    if not kept:
+        return _Round(filtered=dropped)
+    outcome = await _instances(run, number, kept)
+    return _Round(outcome.added, outcome.filtered + dropped, outcome.requests, outcome.budget)
+
+
+async def _instances(run: _Run, number: int, tasks: list[str]) -> _Round:
+    listed = "\n".join(f"{i}. {text}" for i, text in enumerate(tasks, 1))
+    request = run.request(INSTANCES_TEMPLATE, INSTANCES_TEMPLATE.format(tasks=listed), f"round {number}: instances")
+    result = await run.llm.ask(request)
+    if result.outcome == "budget":
+        return _Round(budget=True)
     parsed = parse_pairs(result.content) if result.content else None
-    samples = []
+    samples, dropped = [], 0
     for item in parsed.items if parsed else []:
-        if item["instruction"].strip() not in candidates:
+        if item["instruction"].strip() in tasks:
+            samples.append(run.sample(item, request))
+        else:
             dropped += 1  # the model answered a task it was not given
-            continue
-        samples.append(Sample(instruction=item["instruction"].strip(), input=item.get("input", ""),
-                              output=item["output"],
-                              source=Source(kind=SOURCE_KIND, uri=run_id,
-                                            locator={"request": request.key, "template": request.template_hash},
-                                            extractor_version="self-instruct/1")))
     unusable = result.content is not None and (parsed is None or not parsed.items)
-    entry = _ledger(result, request.key, llm, raw=result.content if unusable else None,
-                    outcome="unparsable" if unusable else None)
-    store.record_llm_request(run_id, entry, samples, actor=actor, token=token)
-    machine.extend({"instruction": s.instruction, "input": s.input, "output": s.output} for s in samples)
-    return len(samples), dropped, 2, False
+    run.record(result, raw=result.content if unusable else None, outcome="unparsable" if unusable else None,
+               rejected=dropped, samples=samples)
+    return _Round(added=len(samples), filtered=dropped, requests=1)
+
+
+async def _cases(run: _Run, number: int) -> _Round:
+    """Domain mode: the persona writes many whole cases on one topic in one request."""
+    topic = run.plan.topic(number)
+    prompt = CASES_TEMPLATE.format(n=run.plan.pairs_per_call, topic=f" about {topic}" if topic else "",
+                                   domain=run.plan.domain, examples=run.examples())
+    request = run.request(CASES_TEMPLATE, prompt, f"round {number}: cases")
+    result = await run.llm.ask(request)
+    if result.outcome == "budget":
+        return _Round(budget=True)
+    parsed = parse_pairs(result.content) if result.content else None
+    samples, dropped = [], 0
+    for item in parsed.items if parsed else []:
+        if run.novel(item["instruction"].strip()):
+            samples.append(run.sample(item, request, **({"topic": topic} if topic else {})))
+        else:
+            dropped += 1
+    unusable = result.content is not None and (parsed is None or not parsed.items)
+    run.record(result, raw=result.content if unusable else None, outcome="unparsable" if unusable else None,
+               rejected=dropped, samples=samples)
+    return _Round(added=len(samples), filtered=dropped, requests=1)

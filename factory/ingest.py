@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from factory.errors import BadInput, FactoryError
 from factory.jobs import job_lock
 from factory.progress import Progress, no_progress
-from factory.store import JobRun, SyncCounts
+from factory.store import JobRun, Store, SyncCounts
 from factory.workspace import Workspace
 from sources import markdown_notes
 
@@ -23,47 +27,91 @@ log = logging.getLogger(__name__)
 SOURCE_KIND = "notes"
 
 
+@dataclass
+class NoteFile:
+    uri: str
+    text: str
+    digest: str  # sha256 of the decoded text, so a BOM or CRLF round trip is no change
+
+
+class NoteScan:
+    """The notes under `path` against what the store holds for them: iterating yields the new and
+    changed notes (a bad note is logged and listed in `errors`); `gone` are the synced notes that
+    are no longer there."""
+
+    def __init__(self, ws: Workspace, store: Store, path: Path, source_kind: str, extractor_version: str,
+                 progress: Progress = no_progress):
+        if not path.exists():
+            raise FactoryError(f"{path}: no such file or folder")
+        self.ws, self.version, self.progress = ws, extractor_version, progress
+        self.max_bytes = ws.config.notes.max_file_bytes
+        self.files = markdown_notes.iter_note_files(path) if path.is_dir() else [path]
+        self.scope = ws.uri_for(path)
+        self.known = {uri: v for uri, v in store.documents(source_kind).items()
+                      if _in_scope(uri, self.scope, path.is_dir())}
+        self.unchanged = 0
+        self.errors: list[dict[str, str]] = []
+
+    def __iter__(self) -> Iterator[NoteFile]:
+        for done, file in enumerate(self.files, 1):
+            uri = self.ws.uri_for(file)
+            known_version = self.known.pop(uri, None)
+            try:
+                text = markdown_notes.read_note(file, max_bytes=self.max_bytes, name=uri)
+            except BadInput as exc:
+                self.error(uri, exc)  # a bad note is skipped; what it yielded before stays in the store
+            else:
+                digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                if known_version == (digest, self.version):
+                    self.unchanged += 1
+                else:
+                    yield NoteFile(uri, text, digest)
+            self.progress(done, len(self.files))
+
+    def error(self, uri: str, exc: Exception) -> None:
+        log.warning("skipped %s", exc)
+        self.errors.append({"file": uri, "error": str(exc)})
+
+    @property
+    def gone(self) -> list[str]:
+        """Synced notes not met by the scan (valid once it has been iterated)."""
+        return sorted(self.known)
+
+
 def extract_notes(ws: Workspace, path: Path, *, wait: bool = False, progress: Progress = no_progress) -> JobRun:
     """Sync every note under `path` (a folder or one file) into the store; returns the job run."""
-    if not path.exists():
-        raise FactoryError(f"{path}: no such file or folder")
-    files = markdown_notes.iter_note_files(path) if path.is_dir() else [path]
-    scope = ws.uri_for(path)
-    config = ws.config.notes
-    with job_lock(ws.lock_path, f"extract notes {scope}", wait=wait), ws.open_store() as store:
-        job_id = store.start_job("extract", f"{SOURCE_KIND}:{scope}", os.getpid())
+    version = markdown_notes.EXTRACTOR_VERSION
+    with job_lock(ws.lock_path, f"extract notes {ws.uri_for(path)}", wait=wait), ws.open_store() as store:
+        scan = NoteScan(ws, store, path, SOURCE_KIND, version, progress)
+        job_id = store.start_job("extract", f"{SOURCE_KIND}:{scan.scope}", os.getpid())
         actor = f"job:extract#{job_id}"
-        known = {uri: v for uri, v in store.documents(SOURCE_KIND).items() if _in_scope(uri, scope, path.is_dir())}
-        counts, unchanged, errors = SyncCounts(), 0, []
-        try:
-            for done, file in enumerate(files, 1):
-                uri = ws.uri_for(file)
-                known_version = known.pop(uri, None)
+        counts = SyncCounts()
+        with finishing_job(store, job_id, counts, scan):
+            for note in scan:
                 try:
-                    text = markdown_notes.read_note(file, max_bytes=config.max_file_bytes, name=uri)
-                    # The hash is of the decoded text, so a BOM or CRLF round trip is no change.
-                    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-                    if known_version == (digest, markdown_notes.EXTRACTOR_VERSION):
-                        unchanged += 1
-                        progress(done, len(files))
-                        continue
-                    samples = markdown_notes.extract_pairs(text, uri=uri, config=config, content_hash=digest)
+                    samples = markdown_notes.extract_pairs(note.text, uri=note.uri, config=ws.config.notes,
+                                                           content_hash=note.digest)
                 except BadInput as exc:
-                    # A bad note is skipped and recorded; what it yielded before stays in the store.
-                    log.warning("skipped %s", exc)
-                    errors.append({"file": uri, "error": str(exc)})
-                else:
-                    counts += store.sync_document(SOURCE_KIND, uri, digest, markdown_notes.EXTRACTOR_VERSION,
-                                                  samples, actor=actor, job_id=job_id)
-                progress(done, len(files))
-            for uri in sorted(known):  # notes that were synced before and are gone now
+                    scan.error(note.uri, exc)
+                    continue
+                counts += store.sync_document(SOURCE_KIND, note.uri, note.digest, version, samples, actor=actor,
+                                              job_id=job_id)
+            for uri in scan.gone:
                 counts.retired += store.forget_document(SOURCE_KIND, uri, actor=actor)
-        except BaseException as exc:  # a bug fails the job; Ctrl-C interrupts it
-            state = "failed" if isinstance(exc, Exception) else "interrupted"
-            store.update_job(job_id, state=state, counts=counts, skipped=unchanged, errors=errors)
-            raise
-        store.update_job(job_id, state="completed", counts=counts, skipped=unchanged, errors=errors)
         return store.jobs(limit=1)[0]
+
+
+@contextmanager
+def finishing_job(store: Store, job_id: int, counts: SyncCounts, scan: NoteScan,
+                  meta: dict[str, Any] | None = None) -> Iterator[None]:
+    """Record the job's end: completed, or failed (a bug) / interrupted (Ctrl-C), then re-raise."""
+    try:
+        yield
+    except BaseException as exc:
+        state = "failed" if isinstance(exc, Exception) else "interrupted"
+        store.update_job(job_id, state=state, counts=counts, skipped=scan.unchanged, errors=scan.errors, meta=meta)
+        raise
+    store.update_job(job_id, state="completed", counts=counts, skipped=scan.unchanged, errors=scan.errors, meta=meta)
 
 
 def _in_scope(uri: str, scope: str, is_folder: bool) -> bool:

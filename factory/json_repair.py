@@ -60,11 +60,13 @@ _STRICT = json.JSONDecoder()
 _LENIENT = json.JSONDecoder(strict=False)  # accepts raw control characters inside strings
 
 
-def parse_pairs(text: str, required: tuple[str, ...] = ("instruction", "output")) -> ParsedPairs:
+def parse_pairs(text: str, required: tuple[str, ...] = ("instruction", "output"),
+                extra: tuple[str, ...] = ()) -> ParsedPairs:
     """Parse an LLM answer into instruction/input/output dicts; never raises.
 
     An object lacking a `required` field is dropped; other missing fields become "" (so a list
-    of new instructions alone parses with `required=("instruction",)`)."""
+    of new instructions alone parses with `required=("instruction",)`). `extra` keys are kept
+    too, as strings ("" when missing or not a string)."""
     result = ParsedPairs()
     text = text if isinstance(text, str) else ""
     values, start, end, truncated = _read_json(text, result.repaired)
@@ -85,7 +87,7 @@ def parse_pairs(text: str, required: tuple[str, ...] = ("instruction", "output")
         if item is None:
             result.dropped += 1
         else:
-            result.items.append(item)
+            result.items.append(item | {k: v if isinstance(v := record.get(k), str) else "" for k in extra})
     if not result.items:
         result.error = f"no usable objects ({result.dropped} dropped)"
     return result

@@ -123,16 +123,22 @@ class LLMClient:
                                           timeout=settings.timeout_s, max_retries=0)
         self._sleep = sleep
         self._random = random.Random(seed)
+        self._spent_before = (0, 0.0)  # tokens and money a resumed run spent in earlier sessions
+
+    def carry_over(self, tokens: int, cost: float) -> None:
+        """Count what earlier sessions of this run spent against its budget."""
+        self._spent_before = (tokens, cost)
 
     async def close(self) -> None:
         await self._client.close()
 
     def _check_budget(self) -> None:
         s, u = self.settings, self.usage
-        if s.budget_tokens and u.tokens_in + u.tokens_out >= s.budget_tokens:
-            raise BudgetExceeded(f"token budget of {s.budget_tokens:,} spent ({u.tokens_in + u.tokens_out:,} used)")
-        if s.budget_money and u.cost >= s.budget_money:
-            raise BudgetExceeded(f"budget of ${s.budget_money:.2f} spent (${u.cost:.4f} used)")
+        tokens, cost = u.tokens_in + u.tokens_out + self._spent_before[0], u.cost + self._spent_before[1]
+        if s.budget_tokens and tokens >= s.budget_tokens:
+            raise BudgetExceeded(f"token budget of {s.budget_tokens:,} spent ({tokens:,} used)")
+        if s.budget_money and cost >= s.budget_money:
+            raise BudgetExceeded(f"budget of ${s.budget_money:.2f} spent (${cost:.4f} used)")
 
     def _backoff(self, attempt: int, exc: Exception) -> float:
         s = self.settings
@@ -186,6 +192,13 @@ class LLMClient:
                               finish_reason=choice.finish_reason if choice else None)
         raise AssertionError("unreachable")  # the loop returns on its last attempt
 
+    async def ask(self, request: ChatRequest) -> ChatResult:
+        """`chat`, with a spent budget as a result (outcome "budget") instead of an exception."""
+        try:
+            return await self.chat(request)
+        except BudgetExceeded as exc:
+            return ChatResult(request, None, outcome="budget", error=str(exc))
+
     async def chat_many(self, requests: Sequence[ChatRequest],
                         on_result: Callable[[ChatResult], None] | None = None) -> list[ChatResult]:
         """All requests, at most `concurrency` in flight; results in request order. Once the
@@ -194,10 +207,7 @@ class LLMClient:
 
         async def one(request: ChatRequest) -> ChatResult:
             async with gate:
-                try:
-                    result = await self.chat(request)
-                except BudgetExceeded as exc:
-                    result = ChatResult(request, None, outcome="budget", error=str(exc))
+                result = await self.ask(request)
             if on_result is not None:
                 on_result(result)
             return result

@@ -153,6 +153,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX llm_requests_by_run ON llm_requests (run_id, key);
     """,
+    # 4: the review app counts and pages its queue by status, source and language: one covering
+    # index answers those counts without reading the rows (100,000 samples: ~60 ms -> ~10 ms).
+    """
+    CREATE INDEX samples_for_review ON samples (status, retired_at, source_kind, lang);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _SAMPLE_COLUMNS = (
@@ -187,6 +192,7 @@ class SampleFilter:
     source_uri: str | None = None  # with source_kind: one document, e.g. one general pool
     lang: str | None = None
     text: str | None = None  # substring of instruction, input or output
+    tag: str | None = None  # one of the sample's tags
     no_findings: bool = False
     unchecked: bool = False
     include_retired: bool = False
@@ -213,8 +219,14 @@ class SampleFilter:
         if self.text:
             clauses.append("(instr(instruction, ?) OR instr(input, ?) OR instr(output, ?))")
             params += [self.text] * 3
+        if self.tag:
+            # instr() on the stored JSON skips most rows cheaply; json_each makes the match exact.
+            clauses.append("instr(tags, ?) AND EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?)")
+            params += [json.dumps(self.tag, ensure_ascii=False), self.tag]
         if self.reason:
-            clauses.append("id IN (SELECT sample_id FROM findings WHERE code = ?)")
+            # By rowid, so SQLite can start from the (few) findings instead of every sample.
+            clauses.append("rowid IN (SELECT s.rowid FROM findings f JOIN samples s ON s.id = f.sample_id "
+                           "WHERE f.code = ?)")
             params.append(self.reason)
         if self.no_findings:
             clauses.append("id NOT IN (SELECT sample_id FROM findings)")
@@ -292,7 +304,7 @@ class LedgerEntry(BaseModel):
     attempts: int = 0
     outcome: str = "ok"  # ok, failed, unparsable, budget
     error: str | None = None
-    raw: str | None = None  # the reply as received, kept when it could not be parsed
+    raw: str | None = None  # the reply as received: kept when it could not be parsed, or to be reused
     produced: list[str] = []
     rejected: int = 0  # pairs the generation filters dropped
 
@@ -335,6 +347,8 @@ class Store:
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     def _migrate(self) -> None:
+        if self.schema_version == SCHEMA_VERSION:  # the usual case: opening takes no write lock
+            return
         with self.transaction():
             current = self.schema_version
             if current > SCHEMA_VERSION:
@@ -414,6 +428,12 @@ class Store:
                 "WHERE s.retired_at IS NULL GROUP BY f.code ORDER BY f.code"
             ),
         }
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of one read-only query, for views (the review app's queue and dashboards)."""
+        if not sql.lstrip().upper().startswith("SELECT"):
+            raise StoreError("Store.read runs SELECT queries only; writes go through the store's methods")
+        return self._db.execute(sql, list(params)).fetchall()
 
     def history(self, sample_id: str) -> list[HistoryEntry]:
         rows = self._db.execute("SELECT * FROM history WHERE sample_id = ? ORDER BY seq", (sample_id,))
@@ -734,7 +754,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, entry.key, now(), entry.model, entry.template_hash, entry.tokens_in, entry.tokens_out,
                  entry.cost, entry.latency_ms, entry.attempts, entry.outcome, entry.error, entry.raw,
-                 _json([s.id for s in samples]), entry.rejected),
+                 _json([s.id for s in samples] or entry.produced), entry.rejected),
             )
             db.execute("UPDATE llm_runs SET updated_at = ? WHERE id = ?", (now(), run_id))
         return counts
@@ -743,6 +763,14 @@ class Store:
         rows = self._db.execute("SELECT * FROM llm_requests WHERE run_id = ? ORDER BY id", (run_id,))
         return [LedgerEntry(**{k: r[k] for k in LedgerEntry.model_fields if k != "produced"},
                             produced=json.loads(r["produced"])) for r in rows]
+
+    def llm_replies(self, kind: str, template_hash: str) -> dict[str, str]:
+        """Request key -> reply of every answered request of that kind and template, across runs
+        (the newest wins): what a later run reuses instead of paying again."""
+        rows = self._db.execute(
+            "SELECT q.key, q.raw FROM llm_requests q JOIN llm_runs r ON r.id = q.run_id WHERE r.kind = ? "
+            "AND q.template_hash = ? AND q.outcome = 'ok' AND q.raw IS NOT NULL ORDER BY q.id", (kind, template_hash))
+        return {key: raw for key, raw in rows}
 
     def llm_runs(self) -> list[dict[str, Any]]:
         """Every run with its totals: requests, tokens, cost, samples produced and their review state."""
@@ -753,7 +781,8 @@ class Store:
                 "coalesce(sum(outcome != 'ok'), 0), coalesce(sum(rejected), 0) FROM llm_requests WHERE run_id = ?",
                 (r["id"],)).fetchone()
             by_status = dict(self._db.execute(
-                "SELECT status, count(*) FROM samples WHERE source_uri = ? AND retired_at IS NULL GROUP BY status",
+                "SELECT status, count(*) FROM samples WHERE retired_at IS NULL AND id IN "
+                "(SELECT j.value FROM llm_requests q, json_each(q.produced) j WHERE q.run_id = ?) GROUP BY status",
                 (r["id"],)).fetchall())
             produced = sum(by_status.values())
             runs.append({"id": r["id"], "kind": r["kind"], "model": r["model"], "target": r["target"],

@@ -626,6 +626,36 @@ def _sections(root: SyntaxTreeNode, line_count: int) -> list[_Section]:
     return sections
 
 
+@dataclass
+class NoteSection:
+    """One heading's own text (up to the next heading), as written."""
+
+    path: list[str]  # heading path; [] for the text before the first heading
+    lines: list[int]  # 1-based inclusive file lines, front matter counted
+    text: str
+
+
+@dataclass
+class NoteOutline:
+    tags: list[str]
+    sections: list[NoteSection]
+
+
+def note_outline(text: str, *, uri: str) -> NoteOutline:
+    """The note's sections in order, for extraction that reads whole sections (`--llm`)."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    meta, body, offset = _split_front_matter(text, uri)
+    lines = body.split("\n")
+    sections = []
+    for section in _sections(SyntaxTreeNode(_MD.parse(body)), len(lines)):
+        own = "\n".join(lines[section.start:section.end]).strip("\n")
+        if own.strip():
+            first = section.start + next(i for i, line in enumerate(lines[section.start:]) if line.strip())
+            sections.append(NoteSection(list(section.path), [offset + first + 1, offset + first + own.count("\n") + 1],
+                                        own))
+    return NoteOutline(tags=_front_matter_tags(meta.get("tags"), uri), sections=sections)
+
+
 def extract_pairs(text: str, *, uri: str, config: NotesConfig, content_hash: str) -> list[Sample]:
     """Every question-answer pair in one note, in document order, each id at most once."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")

@@ -18,13 +18,19 @@ KEY = "sk-secret-do-not-store"
 
 
 class FakeModel:
-    """Writes new tasks from a counter and answers tasks it is given; scripted extras go first."""
+    """Writes new tasks or whole cases from a counter and answers tasks it is given; scripted
+    extras go first."""
 
     def __init__(self):
         self.numbers = count()
 
     def __call__(self, body):
         prompt = body["messages"][-1]["content"]
+        asked = re.match(r"Write (\d+) new, realistic cases", prompt)
+        if asked:
+            cases = [{"instruction": f"Case {n}: {varied_text(n, words=9)}", "input": "",
+                      "output": varied_text(n + 5000, 15)} for n in (next(self.numbers) for _ in range(int(asked[1])))]
+            return ok(json.dumps(cases), usage={"prompt_tokens": 60, "completion_tokens": 200})
         if prompt.startswith("You write new"):
             tasks = [{"instruction": f"Task {n}: {varied_text(n, words=9)}"} for n in
                      (next(self.numbers) for _ in range(4))]
@@ -51,7 +57,7 @@ def gen_ws(ws, openai_server, monkeypatch, tmp_path):
 
 def test_generates_to_the_count_with_a_ledger_and_pending_samples(gen_ws, openai_server):
     ws, seeds = gen_ws
-    result = generate(ws, count=12, domain="LLM fine-tuning", seeds=str(seeds), concurrency=2)
+    result = generate(ws, count=12, seeds=str(seeds), concurrency=2)
     assert result.total >= 12 and result.added == result.total and not result.resumed and result.stopped is None
     with ws.open_store() as store:
         samples = store.samples()
@@ -64,11 +70,45 @@ def test_generates_to_the_count_with_a_ledger_and_pending_samples(gen_ws, openai
     produced = [i for e in ledger for i in e.produced]
     assert sorted(produced) == sorted(s.id for s in samples)
     assert run["samples"] == result.total and run["tokens_out"] > 0
-    # the persona reached the model; the key only as the Authorization header
-    first = openai_server.chat_requests[0]
-    assert first.json["messages"][0] == {"role": "system", "content": "You are a senior practitioner of LLM fine-tuning."}
-    assert first.header("authorization") == f"Bearer {KEY}"
+    # the paper's prompt: 6 human examples (from the seed file) and, once there are any, 2 machine ones
+    later = [r.json["messages"][-1]["content"] for r in openai_server.chat_requests
+             if r.json["messages"][-1]["content"].startswith("You write new")][-1]
+    shown = re.findall(r"^\d+\. (.+)$", later, flags=re.M)
+    assert len([t for t in shown if t.startswith("Seed ")]) == 6 and len([t for t in shown if t.startswith("Task ")]) == 2
+    # the key only as the Authorization header
+    assert openai_server.chat_requests[0].header("authorization") == f"Bearer {KEY}"
     assert KEY.encode() not in ws.store_path.read_bytes()
+
+
+def test_domain_mode_writes_many_cases_per_call_on_the_configured_topics(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    ws.config.generate.topics = ["tongue diagnosis", "pulse diagnosis"]
+    ws.config.generate.pairs_per_call = 5
+    result = generate(ws, count=20, domain="traditional Chinese medicine", seeds=str(seeds), concurrency=1)
+    assert result.total == 20 and result.requests == 4  # 5 cases a request, one request a round
+    prompts = [r.json["messages"] for r in openai_server.chat_requests]
+    assert {m[0]["content"] for m in prompts} == {"You are a senior practitioner of traditional Chinese medicine."}
+    assert [re.search(r"cases about (.+?) of the kind", m[-1]["content"])[1] for m in prompts] == \
+        ["tongue diagnosis", "pulse diagnosis"] * 2
+    with ws.open_store() as store:
+        samples = store.samples()
+        ledger = store.llm_requests(result.run_id)
+    assert {s.source.locator["topic"] for s in samples} == {"tongue diagnosis", "pulse diagnosis"}
+    assert [e.key for e in ledger] == [f"round {n}: cases" for n in (1, 2, 3, 4)]
+    assert all(len(e.produced) == 5 for e in ledger)
+
+
+def test_domain_and_topics_come_from_the_config_file(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    text = ws.config_path.read_text().replace('domain = ""', 'domain = "tax law"').replace(
+        "topics = []", 'topics = ["VAT"]')
+    ws.config_path.write_text(text)
+    ws = Workspace(ws.root)
+    ws.config.llm.backoff_base_s = 0.01
+    result = generate(ws, count=3, seeds=str(seeds), concurrency=1)
+    first = openai_server.chat_requests[0].json["messages"]
+    assert first[0]["content"] == "You are a senior practitioner of tax law." and "cases about VAT" in first[1]["content"]
+    assert result.total >= 3
 
 
 def test_a_killed_run_resumes_without_resending_finished_requests(gen_ws, openai_server, monkeypatch):
@@ -99,51 +139,74 @@ def test_a_killed_run_resumes_without_resending_finished_requests(gen_ws, openai
     assert again.run_id != run["id"] and not again.resumed
 
 
-def test_unparsable_answers_are_kept_raw_and_the_run_goes_on(gen_ws, openai_server):
+def _instruction_prompts(server) -> int:
+    return sum(r.json["messages"][-1]["content"].startswith("You write new") for r in server.chat_requests)
+
+
+def test_a_round_killed_between_its_two_steps_is_finished_from_the_kept_instructions(gen_ws, openai_server,
+                                                                                    monkeypatch):
     ws, seeds = gen_ws
-    openai_server.script(ok("Sorry, here are some ideas: none of them JSON."), malformed("{broken"))
+    original = Store.record_llm_request
+
+    def dies_on_instances(self, run_id, entry, *args, **kwargs):
+        if entry.key.endswith("instances"):
+            raise KeyboardInterrupt
+        return original(self, run_id, entry, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "record_llm_request", dies_on_instances)
+    with pytest.raises(KeyboardInterrupt):
+        generate(ws, count=4, seeds=str(seeds), concurrency=1)
+    monkeypatch.setattr(Store, "record_llm_request", original)
+    assert _instruction_prompts(openai_server) == 1
     result = generate(ws, count=4, seeds=str(seeds), concurrency=1)
-    assert result.total >= 4
+    assert result.total == 4 and _instruction_prompts(openai_server) == 1  # the paid instructions were reused
     with ws.open_store() as store:
-        ledger = store.llm_requests(result.run_id)
-    assert ledger[0].outcome == "unparsable" and ledger[0].raw.startswith("Sorry")
-    assert any(e.outcome == "failed" for e in ledger)
+        keys = [e.key for e in store.llm_requests(result.run_id)]
+        samples = store.samples()
+    assert keys == ["round 1: instructions", "round 1: instances"]
+    assert {s.source.locator["request"] for s in samples} == {"round 1: instances"}
 
 
-def test_the_papers_filters():
-    assert passes_filters("Write a haiku about autumn rain.") is None
-    assert passes_filters("Draw a picture of a cat.") == "blacklist"
-    assert passes_filters("看这张图片然后描述它的内容") == "blacklist"
-    assert passes_filters("Hi.") == "length"
-    assert passes_filters("- list three fruits") == "starts with punctuation"
-    assert "image" in BLACKLIST
-
-
-def test_near_copies_of_the_pool_are_filtered(gen_ws, openai_server):
+def test_killed_many_times_a_run_still_reaches_its_count_and_pays_once_per_request(gen_ws, openai_server,
+                                                                                   monkeypatch):
+    """Killed after the 3rd, 2nd, 4th and 1st recorded request of successive sessions: the run ends
+    at --count, every ledger key once, and the only requests sent twice are the one in flight
+    at each kill."""
     ws, seeds = gen_ws
-    seed_text = json.loads(seeds.read_text().splitlines()[0])["instruction"]
-    openai_server.script(ok(json.dumps([{"instruction": seed_text}, {"instruction": "Draw a map of the city."}])))
-    result = generate(ws, count=4, seeds=str(seeds), concurrency=1)
-    assert result.filtered >= 2
+    original = Store.record_llm_request
+    kills = [3, 2, 4, 1]
+    for after in kills:
+        calls = count(1)
+
+        def dies(self, *args, _after=after, _calls=calls, **kwargs):
+            if next(_calls) == _after:
+                raise KeyboardInterrupt
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Store, "record_llm_request", dies)
+        with pytest.raises(KeyboardInterrupt):
+            generate(ws, count=20, seeds=str(seeds), concurrency=1)
+    monkeypatch.setattr(Store, "record_llm_request", original)
+    result = generate(ws, count=20, seeds=str(seeds), concurrency=1)
+    assert result.resumed and result.total >= 20 and result.stopped is None
     with ws.open_store() as store:
-        assert seed_text not in {s.instruction for s in store.samples()}
+        (run,) = store.llm_runs()
+        keys = [e.key for e in store.llm_requests(run["id"])]
+        assert store.count() == result.total == run["samples"]
+    assert len(keys) == len(set(keys))
+    assert len(openai_server.chat_requests) == len(keys) + len(kills)
 
 
-def test_cli_generate_and_status_show_cost_and_runs(gen_ws, openai_server):
+def test_what_earlier_sessions_spent_counts_against_the_budget(gen_ws, openai_server):
     ws, seeds = gen_ws
-    ws.config_path.write_text(ws.config_path.read_text().replace("price_in_per_mtok = 0.0", "price_in_per_mtok = 2.0"))
-    env = {"FACTORY_API_KEY": KEY, "FACTORY_BASE_URL": openai_server.base_url, "FACTORY_MODEL": "test-model"}
-    out = run_cli("generate", "--count", "4", "--seeds", str(seeds), cwd=ws.root, env=env).stdout
-    assert "started run si-" in out and "pairs added" in out
-    stats = json.loads(run_cli("status", "--json", cwd=ws.root, env=env).stdout)
-    (run,) = stats["generation_runs"]
-    assert run["samples"] >= 4 and run["cost"] > 0 and run["acceptance_rate"] == 0.0
-    ledger = json.loads(run_cli("ledger", run["id"], "--json", cwd=ws.root, env=env).stdout)
-    assert "round 1: instructions" in {e["key"] for e in ledger[0]["requests_log"]}  # rounds run concurrently
-    assert sum(len(e["produced"]) for e in ledger[0]["requests_log"]) == run["samples"]
-    assert run["id"] in run_cli("ledger", cwd=ws.root, env=env).stdout
-    missing = run_cli("generate", "--count", "4", "--seeds", str(seeds), cwd=ws.root,
-                      env={"FACTORY_BASE_URL": openai_server.base_url, "FACTORY_MODEL": "m", "FACTORY_API_KEY": ""},
-                      check=False)
-    assert missing.returncode == 1 and "FACTORY_API_KEY is not set" in missing.stderr
-    assert Workspace(ws.root)  # the workspace is intact
+    ws.config.llm.budget_tokens = 300  # a round costs 90 + 200 tokens here
+    first = generate(ws, count=12, seeds=str(seeds), concurrency=1)
+    assert first.stopped == "budget" and 0 < first.total < 12
+    sent = len(openai_server.chat_requests)
+    again = generate(ws, count=12, seeds=str(seeds), concurrency=1)
+    assert again.resumed and again.stopped == "budget" and len(openai_server.chat_requests) == sent
+    with ws.open_store() as store:
+        assert store.llm_runs()[0]["state"] == "budget"
+    ws.config.llm.budget_tokens = 100_000
+    last = generate(ws, count=12, seeds=str(seeds), concurrency=1)
+    assert last.resumed and last.stopped is None and last.total >= 12
