@@ -1,9 +1,10 @@
 """The `factory` command. The only module that prints: library code logs and raises.
 
     factory init [PATH]                       make a workspace
-    factory extract notes PATH                sync Markdown notes into the store (incremental)
+    factory extract notes PATH [--llm]        sync Markdown notes into the store (incremental)
     factory import SOURCE [--pool NAME]       an open dataset (hub id or file), or a general pool
     factory generate --count N                Self-Instruct pairs from an OpenAI-compatible model
+    factory ledger [RUN]                      model runs and every request: tokens, cost, outcome
     factory check                             run the checks on pending samples
     factory status | ls | show ID | jobs      look at the store
     factory approve|reject IDS or --filters   review headlessly

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from itertools import count
 
 import pytest
@@ -11,7 +16,7 @@ import pytest
 from factory.generate import BLACKLIST, generate, passes_filters
 from factory.store import Store
 from factory.workspace import Workspace
-from tests.conftest import run_cli, varied_text
+from tests.conftest import REPO, run_cli, varied_text
 from tests.openai_server import malformed, ok
 
 KEY = "sk-secret-do-not-store"
@@ -137,6 +142,43 @@ def test_a_killed_run_resumes_without_resending_finished_requests(gen_ws, openai
         assert store.count() == result.total
     again = generate(ws, count=16, seeds=str(seeds), concurrency=1, new_run=True)
     assert again.run_id != run["id"] and not again.resumed
+
+
+def test_cli_killed_with_sigkill_resumes_to_a_few_hundred_domain_pairs(gen_ws, openai_server):
+    """As a user would: `factory generate --count 300 --domain ...`, kill -9 midway, run it again."""
+    ws, seeds = gen_ws
+    model = FakeModel()
+    openai_server.set_default(lambda body: _slowly(model, body))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "FACTORY_API_KEY": KEY, "FACTORY_BASE_URL": openai_server.base_url,
+           "FACTORY_MODEL": "test-model"}
+    command = [sys.executable, "-m", "factory", "generate", "--count", "300", "--domain", "tax law",
+               "--seeds", str(seeds), "--concurrency", "4"]
+    proc = subprocess.Popen(command, cwd=ws.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with ws.open_store() as store:
+        while proc.poll() is None and store.read("SELECT count(*) FROM llm_requests")[0][0] < 8:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        recorded = store.read("SELECT count(*) FROM llm_requests")[0][0]
+        assert proc.returncode == -signal.SIGKILL and 8 <= recorded < 30, "killed midway"
+        assert store.integrity_check() == "ok"
+    finished = run_cli("generate", "--count", "300", "--domain", "tax law", "--seeds", str(seeds), "--concurrency",
+                       "4", "--json", cwd=ws.root, env=env)
+    result = json.loads(finished.stdout)
+    assert result["resumed"] and result["total"] >= 300 and result["stopped"] is None
+    stats = json.loads(run_cli("status", "--json", cwd=ws.root, env=env).stdout)
+    (run,) = stats["generation_runs"]
+    assert run["samples"] == result["total"] and run["state"] == "completed" and run["acceptance_rate"] == 0.0
+    with ws.open_store() as store:
+        keys = [e.key for e in store.llm_requests(run["id"])]
+        assert store.count() == result["total"]
+    assert len(keys) == len(set(keys))
+    assert len(openai_server.chat_requests) - len(keys) <= 4  # at most the requests in flight at the kill
+
+
+def _slowly(model, body):
+    reply = model(body)
+    return ok(reply.content, delay=0.05, usage=reply.usage)
 
 
 def _instruction_prompts(server) -> int:
