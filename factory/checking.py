@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from factory.checks import CHECKS, REASON_CODES, CheckContext, run_checks
-from factory.checks.language import detect_language
+from factory.checks.language import sample_languages
 from factory.errors import BadInput
 from factory.jobs import job_lock
 from factory.progress import Progress, no_progress
@@ -63,7 +63,7 @@ def check_pending(ws: Workspace, *, recheck: bool = False, wait: bool = False,
             summary.warned += bool(found) and not reject
             for code in {f.code for f in found}:
                 summary.by_reason[code] = summary.by_reason.get(code, 0) + 1
-            results[sample.id] = CheckResult(lang=detect_language(f"{sample.instruction}\n{sample.output}"),
+            results[sample.id] = CheckResult(lang=sample_languages(sample.instruction, sample.output)[2],
                                              findings=found, reject=reject)
         summary.rejected = store.save_check_results(results, actor="check")
         store.update_job(job_id, state="completed", counts=SyncCounts(updated=summary.checked))

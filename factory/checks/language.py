@@ -308,11 +308,15 @@ def detect_language(text: str) -> str:
     return UNKNOWN if script == "other" else script
 
 
-def _sample_language(instruction_lang: str, output_lang: str, instruction: str, output: str) -> str:
-    """The language of instruction and output together, reusing the two parts' answers.
+def sample_languages(instruction: str, output: str) -> tuple[str, str, str]:
+    """(instruction's, output's, the sample's) language. The sample's reuses the two parts'
+    answers; only when they disagree is the combined text detected. The store's `lang` column
+    and the checks both use this, so a filter by language agrees with the findings."""
+    asked, answered = detect_language(instruction), detect_language(output)
+    return asked, answered, _sample_language(asked, answered, instruction, output)
 
-    Only when the parts disagree is the combined text detected.
-    """
+
+def _sample_language(instruction_lang: str, output_lang: str, instruction: str, output: str) -> str:
     if instruction_lang == output_lang or UNKNOWN in (instruction_lang, output_lang):
         known = output_lang if instruction_lang == UNKNOWN else instruction_lang
         if known != UNKNOWN:
@@ -324,8 +328,7 @@ def check_language(batch: Sequence[Sample], ctx: CheckContext) -> list[Flag]:
     allowed = set(ctx.config.languages)  # empty: any language is expected
     flags = []
     for s in batch:
-        asked, answered = detect_language(s.instruction), detect_language(s.output)
-        lang = _sample_language(asked, answered, s.instruction, s.output)
+        asked, answered, lang = sample_languages(s.instruction, s.output)
         if allowed and lang != UNKNOWN and lang not in allowed:
             message = f"detected {lang!r}; checks.languages is {sorted(allowed)}"
             flags.append((s.id, Finding(check=NAME, code="unexpected_language", severity="warn", message=message)))
