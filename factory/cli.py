@@ -10,6 +10,7 @@
     factory approve|reject IDS or --filters   review headlessly
     factory freeze NAME                       approved samples -> immutable version NAME@vN
     factory versions | verify REF | export REF
+    factory review [--port 8501]              the review app (Streamlit) in the browser
     factory demo [DIR]                        all of the above on bundled example notes
 """
 
@@ -532,11 +533,48 @@ def demo(path: Annotated[Path, typer.Argument(help="Folder for the demo workspac
     if shutil.which("factory") is None:  # installed in a venv that is not active
         out.print(f"  source {Path(sys.executable).parent / 'activate'}")
     out.print(f"  cd {path}")
-    for line in ("factory status", "factory ls --status pending", "factory ls --reason refusal", "factory show ID",
+    for line in ("factory review       # the review app in your browser: queue, table, versions",
+                 "factory status", "factory ls --status pending", "factory ls --reason refusal", "factory show ID",
                  "factory approve ID   # or: factory reject ID --because 'why'",
                  "factory freeze demo", "factory verify demo@latest",
                  "factory export demo@latest --format llamafactory --out export/"):
         out.print(f"  {line}")
+
+
+# -- the review app ------------------------------------------------------------------------
+@app.command()
+def review(port: Annotated[int, typer.Option(help="Port to serve the app on.")] = 8501,
+           host: Annotated[str, typer.Option(help="Address to bind; the default lets only this machine in "
+                                                   "(0.0.0.0 opens it to the network).")] = "127.0.0.1") -> None:
+    """Open the review app on this workspace: queue, table, dataset, versions and jobs (Ctrl+C stops it)."""
+    import importlib.util
+    import signal
+    import subprocess
+
+    ws = _ws()
+    if importlib.util.find_spec("streamlit") is None:
+        raise FactoryError("the review app needs Streamlit: pip install 'streamlit>=1.40'")
+    import review_app
+
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(review_app.__file__).parent / "app.py"),
+               "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+               "--server.fileWatcherType", "none", "--server.enableStaticServing", "false",
+               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    out.print(f"reviewing {escape(str(ws.root))} at http://{'localhost' if host == '127.0.0.1' else host}:{port} "
+              "(Ctrl+C stops it)")
+    child = subprocess.Popen(command, env={**os.environ, "FACTORY_WORKSPACE": str(ws.root)})
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())  # stopped by a service manager: stop the app too
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:  # the terminal sent Ctrl+C to Streamlit too; let it finish shutting down
+        code = child.wait()
+    if code not in (0, -2, 130):
+        raise typer.Exit(code)
+
+
+from train.commands import register as register_training  # noqa: E402 - it extends the commands above
+
+register_training(app)  # train, runs, eval, chat, and runs in `export`; torch is imported lazily
 
 
 def main() -> None:

@@ -319,7 +319,7 @@ class CheckResult:
 
 
 class Store:
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0):
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, mmap_bytes: int = 0):
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise StoreError(f"{self.path.parent}: no such folder; run `factory init` first")
@@ -330,6 +330,8 @@ class Store:
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA cache_size = -65536")  # 64 MB: the id indexes of a large store stay in memory
         self._db.execute("PRAGMA foreign_keys = ON")
+        if mmap_bytes:  # a short-lived reader (one page render) reads through the OS cache, no copies
+            self._db.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
         self._migrate()
 
     # -- lifecycle -------------------------------------------------------------------------

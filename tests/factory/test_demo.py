@@ -31,7 +31,7 @@ def test_demo_twice_changes_nothing(tmp_path):
 
 def test_demo_command_prints_next_steps(tmp_path):
     out = run_cli("demo", "d", cwd=tmp_path, timeout=300).stdout
-    assert "demo@v1" in out and "factory review" not in out and "factory status" in out
+    assert "demo@v1" in out and "factory review" in out and "factory status" in out
     stats = json.loads(run_cli("status", "--json", cwd=tmp_path / "d").stdout)
     assert stats["by_status"]["approved"] >= 40
 

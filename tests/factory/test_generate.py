@@ -40,7 +40,7 @@ class FakeModel:
             tasks = [{"instruction": f"Task {n}: {varied_text(n, words=9)}"} for n in
                      (next(self.numbers) for _ in range(4))]
             return ok("```json\n" + json.dumps(tasks) + "\n```", usage={"prompt_tokens": 50, "completion_tokens": 40})
-        given = re.findall(r"^\d+\. (.+)$", prompt.split("Tasks:", 1)[1], flags=re.M)
+        given = re.findall(r"^\d+\. (.+)$", prompt.split("Tasks:", 1)[1], flags=re.MULTILINE)
         pairs = [{"instruction": t, "input": "", "output": f"Answer to {t[:20]} " + varied_text(len(t), 15)}
                  for t in given]
         return ok(json.dumps({"pairs": pairs}), usage={"prompt_tokens": 80, "completion_tokens": 120})
@@ -76,10 +76,12 @@ def test_generates_to_the_count_with_a_ledger_and_pending_samples(gen_ws, openai
     assert sorted(produced) == sorted(s.id for s in samples)
     assert run["samples"] == result.total and run["tokens_out"] > 0
     # the paper's prompt: 6 human examples (from the seed file) and, once there are any, 2 machine ones
-    later = [r.json["messages"][-1]["content"] for r in openai_server.chat_requests
-             if r.json["messages"][-1]["content"].startswith("You write new")][-1]
-    shown = re.findall(r"^\d+\. (.+)$", later, flags=re.M)
-    assert len([t for t in shown if t.startswith("Seed ")]) == 6 and len([t for t in shown if t.startswith("Task ")]) == 2
+    prompts = [r.json["messages"][-1]["content"] for r in openai_server.chat_requests
+               if r.json["messages"][-1]["content"].startswith("You write new")]
+    shown = [re.findall(r"^\d+\. (.+)$", p, flags=re.MULTILINE) for p in prompts]
+    assert all(len([t for t in s if t.startswith("Seed ")]) == 6 for s in shown)
+    assert {len([t for t in s if t.startswith("Task ")]) for s in shown} <= {0, 2}
+    assert any(len([t for t in s if t.startswith("Task ")]) == 2 for s in shown)
     # the key only as the Authorization header
     assert openai_server.chat_requests[0].header("authorization") == f"Bearer {KEY}"
     assert KEY.encode() not in ws.store_path.read_bytes()
@@ -252,3 +254,53 @@ def test_what_earlier_sessions_spent_counts_against_the_budget(gen_ws, openai_se
     ws.config.llm.budget_tokens = 100_000
     last = generate(ws, count=12, seeds=str(seeds), concurrency=1)
     assert last.resumed and last.stopped is None and last.total >= 12
+
+
+def test_unparsable_answers_are_kept_raw_and_the_run_goes_on(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    openai_server.script(ok("Sorry, here are some ideas: none of them JSON."), malformed("{broken"))
+    result = generate(ws, count=4, seeds=str(seeds), concurrency=1)
+    assert result.total >= 4
+    with ws.open_store() as store:
+        ledger = store.llm_requests(result.run_id)
+    assert ledger[0].outcome == "unparsable" and ledger[0].raw.startswith("Sorry")
+    assert any(e.outcome == "failed" for e in ledger)
+
+
+def test_the_papers_filters():
+    assert passes_filters("Write a haiku about autumn rain.") is None
+    assert passes_filters("Draw a picture of a cat.") == "blacklist"
+    assert passes_filters("看这张图片然后描述它的内容") == "blacklist"
+    assert passes_filters("Hi.") == "length"
+    assert passes_filters("- list three fruits") == "starts with punctuation"
+    assert "image" in BLACKLIST
+
+
+def test_near_copies_of_the_pool_are_filtered(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    seed_text = json.loads(seeds.read_text().splitlines()[0])["instruction"]
+    openai_server.script(ok(json.dumps([{"instruction": seed_text}, {"instruction": "Draw a map of the city."}])))
+    result = generate(ws, count=4, seeds=str(seeds), concurrency=1)
+    assert result.filtered >= 2
+    with ws.open_store() as store:
+        assert seed_text not in {s.instruction for s in store.samples()}
+
+
+def test_cli_generate_and_status_show_cost_and_runs(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    ws.config_path.write_text(ws.config_path.read_text().replace("price_in_per_mtok = 0.0", "price_in_per_mtok = 2.0"))
+    env = {"FACTORY_API_KEY": KEY, "FACTORY_BASE_URL": openai_server.base_url, "FACTORY_MODEL": "test-model"}
+    out = run_cli("generate", "--count", "4", "--seeds", str(seeds), cwd=ws.root, env=env).stdout
+    assert "started run si-" in out and "pairs added" in out
+    stats = json.loads(run_cli("status", "--json", cwd=ws.root, env=env).stdout)
+    (run,) = stats["generation_runs"]
+    assert run["samples"] >= 4 and run["cost"] > 0 and run["acceptance_rate"] == 0.0
+    ledger = json.loads(run_cli("ledger", run["id"], "--json", cwd=ws.root, env=env).stdout)
+    assert "round 1: instructions" in {e["key"] for e in ledger[0]["requests_log"]}  # rounds run concurrently
+    assert sum(len(e["produced"]) for e in ledger[0]["requests_log"]) == run["samples"]
+    assert run["id"] in run_cli("ledger", cwd=ws.root, env=env).stdout
+    missing = run_cli("generate", "--count", "4", "--seeds", str(seeds), cwd=ws.root,
+                      env={"FACTORY_BASE_URL": openai_server.base_url, "FACTORY_MODEL": "m", "FACTORY_API_KEY": ""},
+                      check=False)
+    assert missing.returncode == 1 and "FACTORY_API_KEY is not set" in missing.stderr
+    assert Workspace(ws.root)  # the workspace is intact

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 from sources.markdown_notes import note_outline
-from sources.note_chunks import Chunk, chunk_note, estimate_tokens, grounded_pairs, is_grounded
+from sources.note_chunks import (
+    Chunk,
+    chunk_note,
+    estimate_tokens,
+    grounded_pairs,
+    is_grounded,
+)
 
 NOTE = """---
 title: Serving
