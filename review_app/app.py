@@ -68,6 +68,7 @@ pages = [
     st.Page("app_pages/dataset.py", title="Dataset", icon=":material/bar_chart:"),
     st.Page("app_pages/versions.py", title="Versions", icon=":material/inventory_2:"),
     st.Page("app_pages/jobs.py", title="Jobs", icon=":material/history:"),
+    st.Page("app_pages/runs.py", title="Runs", icon=":material/model_training:"),
 ]
 page = st.navigation(pages, position="sidebar" if context.reviewer() else "hidden")
 if not context.reviewer():

@@ -402,7 +402,67 @@ def test_every_page_renders_on_the_demo_workspace(demo_workspace):
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["reviewer"] = "ann"
     at.run()
-    for page in ("queue", "table", "dataset", "versions", "jobs"):
+    for page in ("queue", "table", "dataset", "versions", "jobs", "runs"):
         at.switch_page(f"app_pages/{page}.py").run()
         assert_no_errors(at)
         assert not at.error, [e.value for e in at.error]
+
+
+# -- runs --------------------------------------------------------------------------------------
+def _eval_row(split: str, question: str, reference: str, base: str, tuned: str) -> dict:
+    from train.scoring import exact_match, rouge_l
+
+    return {"split": split, "id": question[:8], "lang": "en", "question": question, "reference": reference,
+            **{side: {"answer": answer, "rouge_l": round(rouge_l(answer, reference, "en"), 4),
+                      "exact_match": exact_match(answer, reference, "en")}
+               for side, answer in (("base", base), ("tuned", tuned))}}
+
+
+def _training_run(review_ws: ReviewWorkspace) -> str:
+    """A finished run folder as `factory train` and `factory eval` leave it (no model files needed here)."""
+    from train.evaluate import EVAL_JSON, summarise
+    from train.plot import loss_curve_png
+    from train.runs import create_run
+
+    run = create_run(review_ws.ws, "kb-20261123-101500")
+    run.write_info({"started_at": "2026-11-23T10:15:00Z", "finished_at": "2026-11-23T10:25:00Z",
+                    "dataset": {"ref": "kb@v1", "dataset_hash": "ab" * 32},
+                    "base_model": {"id": "Qwen/Qwen2.5-7B", "commit": "c0ffee"},
+                    "training": {"global_step": 40, "best_eval_loss": 1.25}})
+    loss_curve_png([{"step": s, "loss": 3.0 / s} for s in range(1, 41)], run.path / "loss.png")
+    rows = [_eval_row("eval", "What is NF4?", "A 4-bit data type.", "No idea.", "A 4-bit data type."),
+            _eval_row("eval", "Hostile?", "fine", "<script>alert(1)</script>", "fine"),
+            _eval_row("general_eval", "Capital of France?", "Paris.", "Paris.", "Lyon.")]
+    splits = {name: summarise([r for r in rows if r["split"] == name]) for name in ("eval", "general_eval")}
+    result = {"run": run.id, "created_at": "2026-11-23T10:30:00Z", "dataset": "kb@v1", "dataset_hash": "ab" * 32,
+              "base_model": "Qwen/Qwen2.5-7B", "template": "tokenizer", "judge_model": None,
+              "generation": {"greedy": True, "max_new_tokens": 64}, "splits": splits, "samples": rows,
+              "forgetting": {"rouge_l_drop": splits["general_eval"]["base"]["rouge_l"]
+                             - splits["general_eval"]["tuned"]["rouge_l"]}}
+    (run.path / EVAL_JSON).write_text(json.dumps(result), encoding="utf-8")
+    run.mark_complete()
+    return run.id
+
+
+def test_runs_page_says_how_to_train_when_there_is_no_run(review_ws):
+    at = review_ws.app().switch_page("app_pages/runs.py").run()
+    assert_no_errors(at)
+    assert "factory train --dataset" in at.info[0].value
+
+
+def test_runs_page_shows_the_data_the_curve_and_base_against_tuned(review_ws):
+    run_id = _training_run(review_ws)
+    at = review_ws.app().switch_page("app_pages/runs.py").run()
+    assert_no_errors(at)
+    listed = at.dataframe[0].value
+    assert list(listed["id"]) == [run_id] and list(listed["dataset"]) == ["kb@v1"] and list(listed["evaluated"]) == [True]
+    assert "kb@v1" in codes(at)[0] and "ab" * 32 in codes(at)[0] and "c0ffee" in codes(at)[0]
+    assert len(at.get("image")) == 1  # the loss curve
+    scores = at.dataframe[1].value.set_index(["split", "model"])
+    assert scores.loc[("eval", "tuned"), "ROUGE-L"] > scores.loc[("eval", "base"), "ROUGE-L"]
+    assert scores.loc[("eval", "tuned"), "exact match"] == 1.0
+    assert "Forgetting check" in at.warning[0].value and "worse than its base" in at.warning[0].value
+    answers = at.dataframe[2].value
+    assert "<script>alert(1)</script>" in list(answers["base"])  # shown as a cell's text, never rendered
+    at.segmented_control[0].set_value("general_eval").run()
+    assert list(at.dataframe[2].value["tuned"]) == ["Lyon."]

@@ -151,7 +151,7 @@ def test_review_three_samples_by_keyboard_then_freeze_a_version(app_url, page, d
         for sample_id in (approved, rejected, edited):
             assert store.history(sample_id)[-1].actor == "reviewer:ann"
 
-    for title in ("Table", "Dataset", "Jobs"):
+    for title in ("Table", "Dataset", "Jobs", "Runs"):
         open_page(page, title)
         screenshot(page, shots, title.lower())
 
@@ -171,5 +171,5 @@ def test_review_three_samples_by_keyboard_then_freeze_a_version(app_url, page, d
     sign_in(page, "bob")
     expect(page.get_by_role("heading", name="Versions", exact=True)).to_be_visible()  # still on Versions
     expect(page.get_by_text("demo@v2").first).to_be_visible()
-    assert {p.name for p in shots.iterdir()} >= {"1-queue.png", "table.png", "dataset.png", "versions.png",
+    assert {p.name for p in shots.iterdir()} >= {"1-queue.png", "table.png", "dataset.png", "versions.png", "runs.png",
                                                   "jobs.png"}
