@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from factory.errors import BadInput
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Section(BaseModel):
@@ -178,13 +180,21 @@ min_chunk_chars = 80
 def load_config(path: Path) -> WorkspaceConfig:
     if not path.exists():
         return WorkspaceConfig()
+    return validated(WorkspaceConfig, read_toml(path), str(path))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
+
+
+def validated(model: type[M], data: dict[str, Any], where: str) -> M:
+    """`data` as `model`; a bad value is one line naming where it came from and the field."""
     try:
-        return WorkspaceConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise BadInput(f"{path}: {where}: {err['msg']}") from None
+        field = ".".join(str(p) for p in err["loc"])
+        raise BadInput(f"{where}: {field}: {err['msg']}") from None

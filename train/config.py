@@ -10,12 +10,12 @@ is the same defaults as a commented file (`factory train --print-config` writes 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from factory.config import read_toml, validated
 from factory.errors import BadInput
 
 # The seven linear projections of a Llama/Qwen/Mistral decoder layer.
@@ -148,17 +148,8 @@ def load_train_config(path: Path | None) -> TrainConfig:
         return TrainConfig()
     if not path.is_file():
         raise BadInput(f"{path}: no such config file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: not valid TOML: {exc}") from None
-    return validate_config(data, str(path))
+    return validate_config(read_toml(path), str(path))
 
 
 def validate_config(data: dict, where: str) -> TrainConfig:
-    try:
-        return TrainConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise BadInput(f"{where}: {field}: {err['msg']}") from None
+    return validated(TrainConfig, data, where)
