@@ -29,6 +29,7 @@ import logging
 import os
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,18 @@ from factory.config import GenerateConfig
 from factory.errors import BadInput
 from factory.jobs import job_lock
 from factory.json_repair import parse_pairs
-from factory.llm import ChatRequest, ChatResult, LLMClient, LLMSettings, template_hash
+from factory.llm import (
+    ChatRequest,
+    ChatResult,
+    LLMClient,
+    LLMSettings,
+    ledger_entry,
+    template_hash,
+)
 from factory.novelty import NoveltyPool
 from factory.progress import Progress, no_progress
 from factory.sample import Sample, Source
-from factory.store import LedgerEntry, SampleFilter, Store, new_sync_token
+from factory.store import SampleFilter, Store, new_sync_token
 from factory.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -252,12 +260,7 @@ class _Run:
 
     def record(self, result: ChatResult, *, raw: str | None = None, outcome: str | None = None, rejected: int = 0,
                samples: list[Sample] | None = None) -> None:
-        settings = self.llm.settings
-        entry = LedgerEntry(key=result.request.key, model=settings.model, template_hash=result.request.template_hash,
-                            tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-                            cost=settings.cost(result.tokens_in, result.tokens_out),
-                            latency_ms=int(result.latency_s * 1000), attempts=result.attempts,
-                            outcome=outcome or result.outcome, error=result.error, raw=raw, rejected=rejected)
+        entry = ledger_entry(result, self.llm.settings, outcome=outcome or result.outcome, raw=raw, rejected=rejected)
         self.store.record_llm_request(self.run_id, entry, samples or [], actor=self.actor, token=self.token)
         self.machine.extend({"instruction": s.instruction, "input": s.input, "output": s.output}
                             for s in samples or [])
@@ -362,20 +365,8 @@ async def _replay(run: _Run, number: int, instructions_reply: str) -> _Round:
 async def _instances(run: _Run, number: int, tasks: list[str]) -> _Round:
     listed = "\n".join(f"{i}. {text}" for i, text in enumerate(tasks, 1))
     request = run.request(INSTANCES_TEMPLATE, INSTANCES_TEMPLATE.format(tasks=listed), f"round {number}: instances")
-    result = await run.llm.ask(request)
-    if result.outcome == "budget":
-        return _Round(budget=True)
-    parsed = parse_pairs(result.content) if result.content else None
-    samples, dropped = [], 0
-    for item in parsed.items if parsed else []:
-        if item["instruction"].strip() in tasks:
-            samples.append(run.sample(item, request))
-        else:
-            dropped += 1  # the model answered a task it was not given
-    unusable = result.content is not None and (parsed is None or not parsed.items)
-    run.record(result, raw=result.content if unusable else None, outcome="unparsable" if unusable else None,
-               rejected=dropped, samples=samples)
-    return _Round(added=len(samples), filtered=dropped, requests=1)
+    # A pair for a task the model was not given is dropped.
+    return await _ask_for_pairs(run, request, keep=lambda instruction: instruction in tasks)
 
 
 async def _cases(run: _Run, number: int) -> _Round:
@@ -384,14 +375,20 @@ async def _cases(run: _Run, number: int) -> _Round:
     prompt = CASES_TEMPLATE.format(n=run.plan.pairs_per_call, topic=f" about {topic}" if topic else "",
                                    domain=run.plan.domain, examples=run.examples())
     request = run.request(CASES_TEMPLATE, prompt, f"round {number}: cases")
+    return await _ask_for_pairs(run, request, keep=run.novel, **({"topic": topic} if topic else {}))
+
+
+async def _ask_for_pairs(run: _Run, request: ChatRequest, keep: Callable[[str], bool], **locator: str) -> _Round:
+    """One request for whole pairs; those whose instruction `keep` accepts become samples, recorded
+    with the request in the ledger (the reply kept raw when nothing could be read from it)."""
     result = await run.llm.ask(request)
     if result.outcome == "budget":
         return _Round(budget=True)
     parsed = parse_pairs(result.content) if result.content else None
     samples, dropped = [], 0
     for item in parsed.items if parsed else []:
-        if run.novel(item["instruction"].strip()):
-            samples.append(run.sample(item, request, **({"topic": topic} if topic else {})))
+        if keep(item["instruction"].strip()):
+            samples.append(run.sample(item, request, **locator))
         else:
             dropped += 1
     unusable = result.content is not None and (parsed is None or not parsed.items)

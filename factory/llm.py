@@ -31,6 +31,7 @@ import openai
 
 from factory.config import LLMConfig
 from factory.errors import BadInput, FactoryError
+from factory.store import LedgerEntry
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,15 @@ class ChatResult:
     finish_reason: str | None = None
     outcome: str = "ok"  # ok, failed, budget
     error: str | None = None
+
+
+def ledger_entry(result: ChatResult, settings: LLMSettings, **fields: Any) -> LedgerEntry:
+    """The ledger's row for one finished request; `fields` set outcome, raw, produced, rejected."""
+    return LedgerEntry(**{"key": result.request.key, "model": settings.model,
+                          "template_hash": result.request.template_hash, "tokens_in": result.tokens_in,
+                          "tokens_out": result.tokens_out, "cost": settings.cost(result.tokens_in, result.tokens_out),
+                          "latency_ms": int(result.latency_s * 1000), "attempts": result.attempts,
+                          "outcome": result.outcome, "error": result.error, **fields})
 
 
 @dataclass

@@ -28,10 +28,17 @@ from typing import Any
 from factory.errors import BadInput
 from factory.ingest import NoteScan, finishing_job
 from factory.jobs import job_lock
-from factory.llm import ChatRequest, ChatResult, LLMClient, LLMSettings, template_hash
+from factory.llm import (
+    ChatRequest,
+    ChatResult,
+    LLMClient,
+    LLMSettings,
+    ledger_entry,
+    template_hash,
+)
 from factory.progress import Progress, no_progress
 from factory.sample import Sample, Source
-from factory.store import JobRun, LedgerEntry, Store, SyncCounts
+from factory.store import JobRun, Store, SyncCounts
 from factory.tokens import load_token_counter
 from factory.workspace import Workspace
 from sources.markdown_notes import note_outline
@@ -171,13 +178,9 @@ class _Job:
             else:
                 produced += [s.id for s in self._samples(note, chunk, key, read.pairs)]
         self.ungrounded += read.ungrounded if read else 0
-        entry = LedgerEntry(key=key, model=self.settings.model, template_hash=TEMPLATE_HASH,
-                            tokens_in=result.tokens_in, tokens_out=result.tokens_out,
-                            cost=self.settings.cost(result.tokens_in, result.tokens_out),
-                            latency_ms=int(result.latency_s * 1000), attempts=result.attempts,
-                            outcome="unparsable" if unusable else result.outcome, error=result.error,
-                            raw=result.content, produced=sorted(set(produced)),
-                            rejected=read.ungrounded if read else 0)
+        entry = ledger_entry(result, self.settings, outcome="unparsable" if unusable else result.outcome,
+                             raw=result.content, produced=sorted(set(produced)),
+                             rejected=read.ungrounded if read else 0)
         self.store.record_llm_request(self.run_id, entry, actor=self.actor, token="")
 
     def _read(self, note: _Note, chunk: Chunk, key: str, reply: str) -> None:
