@@ -87,9 +87,11 @@ def import_dataset(ws: Workspace, request: DatasetRequest, *, pool: str | None =
                         if len(errors) < ERRORS_KEPT:
                             errors.append({"file": opened.uri, "row": str(item.row), "error": str(item)})
                         continue
-                    # Named by the document it is stored under (a pool keeps the dataset in the locator).
-                    locator = {"dataset": opened.uri, **item.source.locator} if pool else item.source.locator
-                    item.source = item.source.model_copy(update={"kind": kind, "uri": doc_uri, "locator": locator})
+                    # The reader names the dataset already; a pool's samples are named by the pool,
+                    # with the dataset in the locator.
+                    if pool:
+                        locator = {"dataset": opened.uri, **item.source.locator}
+                        item.source = item.source.model_copy(update={"kind": kind, "uri": doc_uri, "locator": locator})
                     samples.append(item)
                 rows += len(batch)
                 counts += store.sync_batch(kind, doc_uri, samples, actor=actor, token=token)

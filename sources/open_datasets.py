@@ -45,6 +45,8 @@ FIELDS = ("instruction", "input", "output", "system", "history")
 BUILTIN = "builtin:"
 BUILTIN_LICENSE = "apache-2.0"  # written for this project, under its license
 LOCAL_SUFFIXES = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
+# Built once: `json.dumps` with options builds an encoder per call, and every row is hashed.
+_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # ShareGPT speakers as LLaMA-Factory's converter names them; trl does not map these for you.
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
@@ -338,7 +340,7 @@ def row_to_sample(row: dict[str, Any], index: int, opened: OpenedDataset) -> Sam
         fields = _CONVERTERS[opened.format](row, opened._request.mapping if opened._request else {})
     except _RowProblem as problem:
         return RowError(row=index, field=problem.field, message=problem.message)
-    digest = hashlib.sha256(json.dumps(row, ensure_ascii=False, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(_ROW_ENCODER.encode(row).encode()).hexdigest()
     locator: dict[str, Any] = {"row": index}
     if opened.revision:
         locator["revision"] = opened.revision
