@@ -134,10 +134,12 @@ class _Job:
         """Fill each note's samples: from earlier replies in the ledger, else by asking the model."""
         replies = self.store.llm_replies(SOURCE_KIND, TEMPLATE_HASH)
         chunks: dict[str, Chunk] = {}
+        waiting: dict[str, list[_Note]] = {}  # a chunk's key -> the notes that hold it
         for note in notes:
             for chunk, key in note.chunks:
                 self.chunk_count += 1
                 chunks.setdefault(key, chunk)
+                waiting.setdefault(key, []).append(note)
                 if key in replies:
                     self.reused += 1
                     self._read(note, chunk, key, replies[key])
@@ -148,7 +150,6 @@ class _Job:
                                  self.settings.base_url, len(wanted))
         requests = [ChatRequest(messages=[{"role": "user", "content": chunk.prompt(pairs)}], json_mode=True,
                                 template_hash=TEMPLATE_HASH, key=key) for key, chunk in wanted.items()]
-        waiting = {key: [n for n in notes if any(k == key for _, k in n.chunks)] for key in wanted}
         done = iter(range(1, len(requests) + 1))
 
         def arrived(result: ChatResult) -> None:
