@@ -6,10 +6,14 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import count
 from pathlib import Path
 
 import pytest
 
+from factory.store import LedgerEntry, Store
 from factory.workspace import Workspace, init_workspace
 from tests.openai_server import openai_server  # noqa: F401 - a fixture for every test: a scripted OpenAI API
 
@@ -56,3 +60,23 @@ def varied_text(seed: int, words: int = 12) -> str:
     """A sentence of random words: texts from different seeds are far from near duplicates."""
     rng = random.Random(seed)
     return " ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + "."
+
+
+@contextmanager
+def killed_while_recording(when: Callable[[int, LedgerEntry], bool]) -> Iterator[None]:
+    """The process dies (KeyboardInterrupt) while recording the first model answer `when(n, entry)`
+    picks (n counts from 1): the answer was paid for and never stored. The block must be killed."""
+    original = Store.record_llm_request
+    calls = count(1)
+
+    def dying(self, run_id, entry, *args, **kwargs):
+        if when(next(calls), entry):
+            raise KeyboardInterrupt
+        return original(self, run_id, entry, *args, **kwargs)
+
+    Store.record_llm_request = dying
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield
+    finally:
+        Store.record_llm_request = original

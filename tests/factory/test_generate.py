@@ -14,9 +14,8 @@ from itertools import count
 import pytest
 
 from factory.generate import BLACKLIST, generate, passes_filters
-from factory.store import Store
 from factory.workspace import Workspace
-from tests.conftest import REPO, run_cli, varied_text
+from tests.conftest import REPO, killed_while_recording, run_cli, varied_text
 from tests.openai_server import malformed, ok
 
 KEY = "sk-secret-do-not-store"
@@ -114,24 +113,15 @@ def test_domain_and_topics_come_from_the_config_file(gen_ws, openai_server):
     ws.config.llm.backoff_base_s = 0.01
     result = generate(ws, count=3, seeds=str(seeds), concurrency=1)
     first = openai_server.chat_requests[0].json["messages"]
-    assert first[0]["content"] == "You are a senior practitioner of tax law." and "cases about VAT" in first[1]["content"]
+    assert first[0]["content"] == "You are a senior practitioner of tax law."
+    assert "cases about VAT" in first[1]["content"]
     assert result.total >= 3
 
 
-def test_a_killed_run_resumes_without_resending_finished_requests(gen_ws, openai_server, monkeypatch):
+def test_a_killed_run_resumes_without_resending_finished_requests(gen_ws, openai_server):
     ws, seeds = gen_ws
-    calls = count(1)
-    original = Store.record_llm_request
-
-    def dies_on_fifth(self, *args, **kwargs):
-        if next(calls) == 5:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Store, "record_llm_request", dies_on_fifth)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_while_recording(lambda n, _: n == 5):
         generate(ws, count=16, seeds=str(seeds), concurrency=1)
-    monkeypatch.setattr(Store, "record_llm_request", original)
     with ws.open_store() as store:
         (run,) = store.llm_runs()
         before = {e.key for e in store.llm_requests(run["id"])}
@@ -187,20 +177,10 @@ def _instruction_prompts(server) -> int:
     return sum(r.json["messages"][-1]["content"].startswith("You write new") for r in server.chat_requests)
 
 
-def test_a_round_killed_between_its_two_steps_is_finished_from_the_kept_instructions(gen_ws, openai_server,
-                                                                                    monkeypatch):
+def test_a_round_killed_between_its_two_steps_is_finished_from_the_kept_instructions(gen_ws, openai_server):
     ws, seeds = gen_ws
-    original = Store.record_llm_request
-
-    def dies_on_instances(self, run_id, entry, *args, **kwargs):
-        if entry.key.endswith("instances"):
-            raise KeyboardInterrupt
-        return original(self, run_id, entry, *args, **kwargs)
-
-    monkeypatch.setattr(Store, "record_llm_request", dies_on_instances)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_while_recording(lambda _, entry: entry.key.endswith("instances")):
         generate(ws, count=4, seeds=str(seeds), concurrency=1)
-    monkeypatch.setattr(Store, "record_llm_request", original)
     assert _instruction_prompts(openai_server) == 1
     result = generate(ws, count=4, seeds=str(seeds), concurrency=1)
     assert result.total == 4 and _instruction_prompts(openai_server) == 1  # the paid instructions were reused
@@ -211,26 +191,15 @@ def test_a_round_killed_between_its_two_steps_is_finished_from_the_kept_instruct
     assert {s.source.locator["request"] for s in samples} == {"round 1: instances"}
 
 
-def test_killed_many_times_a_run_still_reaches_its_count_and_pays_once_per_request(gen_ws, openai_server,
-                                                                                   monkeypatch):
+def test_killed_many_times_a_run_still_reaches_its_count_and_pays_once_per_request(gen_ws, openai_server):
     """Killed after the 3rd, 2nd, 4th and 1st recorded request of successive sessions: the run ends
     at --count, every ledger key once, and the only requests sent twice are the one in flight
     at each kill."""
     ws, seeds = gen_ws
-    original = Store.record_llm_request
     kills = [3, 2, 4, 1]
     for after in kills:
-        calls = count(1)
-
-        def dies(self, *args, _after=after, _calls=calls, **kwargs):
-            if next(_calls) == _after:
-                raise KeyboardInterrupt
-            return original(self, *args, **kwargs)
-
-        monkeypatch.setattr(Store, "record_llm_request", dies)
-        with pytest.raises(KeyboardInterrupt):
+        with killed_while_recording(lambda n, _, after=after: n == after):
             generate(ws, count=20, seeds=str(seeds), concurrency=1)
-    monkeypatch.setattr(Store, "record_llm_request", original)
     result = generate(ws, count=20, seeds=str(seeds), concurrency=1)
     assert result.resumed and result.total >= 20 and result.stopped is None
     with ws.open_store() as store:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import count
 
 import pytest
 
 from factory.llm_notes import extract_notes_llm
-from factory.store import SampleFilter, Store
-from tests.conftest import run_cli, write_note
+from factory.store import SampleFilter
+from tests.conftest import killed_while_recording, run_cli, write_note
 from tests.openai_server import ok, status
 
 KEY = "sk-notes-secret"
@@ -99,20 +98,10 @@ def test_unchanged_notes_cost_nothing_and_an_edit_asks_only_its_chunk(llm_ws, op
     assert gone.job.retired == 3 and len(openai_server.chat_requests) == sent + 1
 
 
-def test_a_killed_run_pays_once_for_every_recorded_answer(llm_ws, openai_server, monkeypatch):
+def test_a_killed_run_pays_once_for_every_recorded_answer(llm_ws, openai_server):
     ws, folder = llm_ws
-    calls = count(1)
-    original = Store.record_llm_request
-
-    def dies_on_third(self, *args, **kwargs):
-        if next(calls) == 3:
-            raise KeyboardInterrupt
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Store, "record_llm_request", dies_on_third)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_while_recording(lambda n, _: n == 3):
         extract_notes_llm(ws, folder)
-    monkeypatch.setattr(Store, "record_llm_request", original)
     assert len(openai_server.chat_requests) == 3 and samples(ws) == {}  # no note was complete
     result = extract_notes_llm(ws, folder)
     assert (result.asked, result.reused) == (2, 2) and len(openai_server.chat_requests) == 5

@@ -4,6 +4,7 @@ JSON lines file, a generation run in the ledger, and the checks run over all of 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +86,7 @@ def built_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def review_ws(built_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReviewWorkspace:
     """A fresh copy of the built workspace for each test, which the app finds via FACTORY_WORKSPACE."""
-    import shutil
-
-    root = tmp_path / "ws"
-    shutil.copytree(built_workspace, root)
-    monkeypatch.setenv("FACTORY_WORKSPACE", str(root))
-    ws = Workspace(root.resolve())
+    ws = _copy(built_workspace, tmp_path / "ws", monkeypatch)
     with ws.open_store() as store:
         notes = store.samples(SampleFilter(source_kind="notes"))
         hostile = [s for s in store.samples() if s.input == HOSTILE]
@@ -107,9 +103,11 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def demo_workspace(demo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    import shutil
+    return _copy(demo_root, tmp_path / "factory-demo", monkeypatch)
 
-    root = tmp_path / "factory-demo"
-    shutil.copytree(demo_root, root)
+
+def _copy(built: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A test's own copy of a workspace built once, which the app finds via FACTORY_WORKSPACE."""
+    shutil.copytree(built, root)
     monkeypatch.setenv("FACTORY_WORKSPACE", str(root))
     return Workspace(root.resolve())
