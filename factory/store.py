@@ -158,6 +158,22 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX samples_for_review ON samples (status, retired_at, source_kind, lang);
     """,
+    # 5: every frozen version's hashes, recorded at freeze: a version folder edited afterwards
+    # (records injected with recomputed hashes, a manifest rewritten) no longer matches the store.
+    """
+    CREATE TABLE versions (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        dataset_hash TEXT NOT NULL,
+        manifest_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+    CREATE TRIGGER versions_are_append_only_update BEFORE UPDATE ON versions
+        BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;
+    CREATE TRIGGER versions_are_append_only_delete BEFORE DELETE ON versions
+        BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _SAMPLE_COLUMNS = (
@@ -276,6 +292,14 @@ class DocumentInfo(BaseModel):
     job_id: int | None
     synced_at: str
     meta: dict[str, Any]
+
+
+class VersionHashes(BaseModel):
+    """What the store recorded about a frozen version when it was made."""
+
+    dataset_hash: str
+    manifest_hash: str
+    created_at: str
 
 
 @dataclass
@@ -812,6 +836,19 @@ class Store:
                          "by_status": by_status,
                          "acceptance_rate": round(by_status.get("approved", 0) / produced, 4) if produced else None})
         return runs
+
+    # -- frozen versions -------------------------------------------------------------------
+    def record_version(self, name: str, version: int, *, dataset_hash: str, manifest_hash: str) -> None:
+        """Remember a version's hashes at freeze; a version is recorded once and never changed."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO versions (name, version, dataset_hash, manifest_hash, created_at) "
+                       "VALUES (?, ?, ?, ?, ?)", (name, version, dataset_hash, manifest_hash, now()))
+
+    def version_hashes(self, name: str, version: int) -> VersionHashes | None:
+        """The hashes recorded when `name@v{version}` was frozen, or None for a version the store never froze."""
+        row = self._db.execute("SELECT dataset_hash, manifest_hash, created_at FROM versions "
+                               "WHERE name = ? AND version = ?", (name, version)).fetchone()
+        return VersionHashes(**dict(row)) if row else None
 
     # -- jobs ------------------------------------------------------------------------------
     def start_job(self, kind: str, source: str, pid: int) -> int:
