@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from factory.checks import CHECKS, REASON_CODES, CheckContext, run_checks
 from factory.checks.language import sample_languages
 from factory.errors import BadInput
-from factory.jobs import job_lock
+from factory.jobs import failure_line, job_lock
 from factory.progress import Progress, no_progress
 from factory.sample import Finding, Sample, Source
-from factory.store import CheckResult, SampleFilter, SyncCounts
+from factory.store import CheckResult, SampleFilter, Store, SyncCounts
 from factory.tokens import load_token_counter
 from factory.versions import list_versions
 from factory.workspace import Workspace
@@ -31,6 +31,8 @@ class CheckSummary:
     rejected: int = 0
     warned: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
+    # Changed by a person while the check ran: left unchecked, with what they decided, for the next run.
+    changed_meanwhile: list[str] = field(default_factory=list)
 
 
 def check_pending(ws: Workspace, *, recheck: bool = False, wait: bool = False,
@@ -42,32 +44,48 @@ def check_pending(ws: Workspace, *, recheck: bool = False, wait: bool = False,
                            "`factory reasons` lists them")
     with job_lock(ws.lock_path, "check", wait=wait), ws.open_store() as store:
         job_id = store.start_job("check", "pending", os.getpid())
-        batch = store.samples(SampleFilter(status="pending", unchecked=not recheck))
-        batch_ids = {s.id for s in batch}
-        # Approved samples and pending ones already checked are the reference: they win ties.
-        reference = [s for s in store.samples(SampleFilter()) if s.id not in batch_ids and s.status != "rejected"]
-        frozen = _frozen_samples(ws, skip=batch_ids | {s.id for s in reference})
-        cfg = ws.config.checks
-        ctx = CheckContext(config=cfg, reference=reference + [s for s, _ in frozen.values()],
-                           count_tokens=load_token_counter(cfg.tokenizer) if cfg.tokenizer else None)
-        findings: dict[str, list] = {s.id: [] for s in batch}
-        for done, name in enumerate(CHECKS, 1):
-            for sample_id, found in run_checks(batch, ctx, names=[name]).items():
-                findings[sample_id].extend(_name_version(f, frozen) for f in found)
-            progress(done, len(CHECKS))
-        summary = CheckSummary(checked=len(batch))
-        results = {}
-        for sample in batch:
-            found = findings[sample.id]
-            reject = any(f.severity == "reject" for f in found)
-            summary.warned += bool(found) and not reject
-            for code in {f.code for f in found}:
-                summary.by_reason[code] = summary.by_reason.get(code, 0) + 1
-            results[sample.id] = CheckResult(lang=sample_languages(sample.instruction, sample.output)[2],
-                                             findings=found, reject=reject)
-        summary.rejected = store.save_check_results(results, actor="check")
-        store.update_job(job_id, state="completed", counts=SyncCounts(updated=summary.checked))
+        try:
+            summary = _check_batch(ws, store, recheck, progress)
+        except BaseException as exc:  # a bug fails the job, Ctrl-C interrupts it; either way it is not "running"
+            store.update_job(job_id, state="failed" if isinstance(exc, Exception) else "interrupted",
+                             errors=[{"file": "", "error": failure_line(exc)}])
+            raise
+        store.update_job(job_id, state="completed", counts=SyncCounts(updated=summary.checked),
+                         skipped=len(summary.changed_meanwhile))
         return summary
+
+
+def _check_batch(ws: Workspace, store: Store, recheck: bool, progress: Progress) -> CheckSummary:
+    batch = store.samples(SampleFilter(status="pending", unchecked=not recheck))
+    batch_ids = {s.id for s in batch}
+    # Approved samples and pending ones already checked are the reference: they win ties.
+    reference = [s for s in store.samples(SampleFilter()) if s.id not in batch_ids and s.status != "rejected"]
+    frozen = _frozen_samples(ws, skip=batch_ids | {s.id for s in reference})
+    cfg = ws.config.checks
+    ctx = CheckContext(config=cfg, reference=reference + [s for s, _ in frozen.values()],
+                       count_tokens=load_token_counter(cfg.tokenizer) if cfg.tokenizer else None)
+    findings: dict[str, list] = {s.id: [] for s in batch}
+    for done, name in enumerate(CHECKS, 1):
+        for sample_id, found in run_checks(batch, ctx, names=[name]).items():
+            findings[sample_id].extend(_name_version(f, frozen) for f in found)
+        progress(done, len(CHECKS))
+    results = {}
+    for sample in batch:
+        found = findings[sample.id]
+        # The revision read with the text: what a reviewer changed meanwhile is not overwritten.
+        results[sample.id] = CheckResult(lang=sample_languages(sample.instruction, sample.output)[2],
+                                         findings=found, reject=any(f.severity == "reject" for f in found),
+                                         revision=sample.revision)
+    saved = store.save_check_results(results, actor="check")
+    summary = CheckSummary(checked=len(batch) - len(saved.changed_meanwhile), rejected=saved.rejected,
+                           changed_meanwhile=saved.changed_meanwhile)
+    for sample_id, result in results.items():
+        if sample_id in saved.changed_meanwhile:
+            continue
+        summary.warned += bool(result.findings) and not result.reject
+        for code in {f.code for f in result.findings}:
+            summary.by_reason[code] = summary.by_reason.get(code, 0) + 1
+    return summary
 
 
 def _frozen_samples(ws: Workspace, skip: set[str]) -> dict[str, tuple[Sample, str]]:

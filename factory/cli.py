@@ -16,11 +16,14 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import logging
 import os
+import re
 import shutil
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +36,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from factory.errors import FactoryError, WorkspaceNotFound
+from factory.errors import DiskFull, FactoryError, WorkspaceNotFound, os_error, store_error
 from factory.progress import Progress as ProgressCallback
+from factory.redaction import RedactingFilter, redact
 from factory.sample import STATUSES
 from factory.store import SampleFilter
 from factory.workspace import Workspace, find_workspace, init_workspace
@@ -44,9 +48,10 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 extract_app = typer.Typer(no_args_is_help=True, help="Extract samples from a source into the store.")
 app.add_typer(extract_app, name="extract")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # errors stay one line, never wrapped
-_state: dict[str, Any] = {"workspace": None}
+# No emoji codes: text such as "dsfolder:train:" holds ":train:", which rich would print as a train.
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # errors stay one line, never wrapped
+_state: dict[str, Any] = {"workspace": None, "ws": None}
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 WaitFlag = Annotated[bool, typer.Option("--wait", help="Wait for a running job instead of stopping.")]
@@ -62,17 +67,34 @@ def _global(
     # One plain line per record ("warning: skipped notes/x.md: not UTF-8 ..."), easy to grep in cron mail.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LevelFormatter("%(levelname)s: %(message)s"))
+    handler.addFilter(RedactingFilter())  # secrets out of every record, whichever logger it comes from
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True)
 
 
 class _LevelFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         record.levelname = record.levelname.lower()
-        return super().format(record)
+        return terminal_safe(super().format(record))  # warnings name files, whose names may hold anything
 
 
 def _ws() -> Workspace:
-    return find_workspace(_state["workspace"])
+    _state["ws"] = find_workspace(_state["workspace"])  # kept to name its store in errors SQLite raises later
+    return _state["ws"]
+
+
+# C0 and C1 control characters but tab and newline. Samples, names and file names come from anywhere,
+# and an ESC or BEL sequence in them would clear the screen, retitle the window or fake output.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters written as escapes (ESC as `\\x1b`): visible, never obeyed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _literal(text: object) -> str:
+    """Text from samples, files or people for `out.print`: printed as it is, no markup, no controls."""
+    return escape(terminal_safe(str(text)))
 
 
 def _reviewer(name: str | None) -> str:
@@ -85,10 +107,14 @@ def _print_json(value: Any) -> None:
 
 @contextmanager
 def _progress(label: str) -> Iterator[ProgressCallback]:
-    """A progress bar on stderr; yields the (done, total) callback library code calls."""
+    """A progress bar on stderr; yields the (done, total) callback library code calls. Not on a
+    pipe or a file (cron mail, CI logs): there a bar is only noise, and rich ends it with a blank line."""
+    if not err.is_terminal:
+        yield lambda done, total: None
+        return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None)
+        task = bar.add_task(_literal(label), total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
@@ -97,7 +123,7 @@ def _progress(label: str) -> Iterator[ProgressCallback]:
 def init(path: Annotated[Path, typer.Argument(help="Folder to make a workspace in.")] = Path(".")) -> None:
     """Create a workspace: .factory/ with the store, config.toml and versions/."""
     ws = init_workspace(path)
-    out.print(f"workspace ready at {ws.root} (config: {ws.config_path.relative_to(ws.root)})")
+    out.print(f"workspace ready at {_literal(ws.root)} (config: {ws.config_path.relative_to(ws.root)})")
 
 
 @extract_app.command("notes")
@@ -132,7 +158,7 @@ def extract_notes_cmd(path: Annotated[Path, typer.Argument(help="A folder of .md
         out.print(f"notes: {job.added} added, {job.updated} updated, {job.retired} retired, "
                   f"{job.skipped} unchanged notes skipped, {job.errors} bad files (job {job.id})")
     for error in job.error_log[:10]:
-        err.print(f"  {escape(error['error'])}")
+        err.print(f"  {_literal(error['error'])}")
 
 
 @app.command("import")
@@ -166,17 +192,29 @@ def import_cmd(
     job = result.job
     target = f"general pool {pool}" if pool else result.uri
     if result.unchanged_source:
-        out.print(f"{target}: unchanged since the last import of {escape(result.uri)}; nothing to do (job {job.id})")
+        out.print(f"{_literal(target)}: unchanged since the last import of {_literal(result.uri)}; nothing to do "
+                  f"(job {job.id})")
         return
-    out.print(f"{escape(target)}: {result.rows} rows read as {result.format}; {job.added} added, "
-              f"{job.updated} already known from other sources, {job.retired} retired, "
-              f"{result.repeated} repeated rows, {result.bad_rows} bad rows skipped (job {job.id})")
+    out.print(_import_summary(result, target))
     shown = f"{result.license} (from {result.license_from})" if result.license else "unknown; pass --license"
-    out.print(f"license: {escape(shown)}")
+    out.print(f"license: {_literal(shown)}")
     if result.non_commercial:
-        err.print(f"warning: {escape(result.license)} forbids commercial use; versions with these samples say so")
+        err.print(f"warning: {_literal(result.license)} forbids commercial use; versions with these samples say so")
     if not pool:
         out.print("next: `factory check`, then `factory status` and `factory ls --reason CODE`")
+
+
+def _import_summary(result: Any, target: str) -> str:
+    """What an import read and did; an empty or unreadable source says so (not `0 rows read as ;`)."""
+    job = result.job
+    if not result.rows:
+        read = f"no rows read from {_literal(result.uri)}: it is empty"
+    elif not result.format:  # the format is told from the first readable row, and there was none
+        read = f"{_literal(target)}: none of the {result.rows} rows could be read"
+    else:
+        read = f"{_literal(target)}: {result.rows} rows read as {result.format}"
+    return (f"{read}; {job.added} added, {job.updated} already known from other sources, {job.retired} retired, "
+            f"{result.repeated} repeated rows, {result.bad_rows} bad rows skipped (job {job.id})")
 
 
 @app.command("generate")
@@ -203,7 +241,7 @@ def generate_cmd(
               f"{result.requests} requests, {result.filtered} filtered out, {result.usage['tokens_in']:,} tokens in, "
               f"{result.usage['tokens_out']:,} out, ${result.usage['cost']:.4f}")
     if result.stopped:
-        err.print(f"warning: stopped before the target: {result.stopped}; run the same command to continue")
+        err.print(f"warning: stopped before the target: {_literal(result.stopped)}; run the same command to continue")
     out.print("next: `factory check`, then review them (`factory ls --source self_instruct`)")
 
 
@@ -211,21 +249,27 @@ def generate_cmd(
 def ledger(run_id: Annotated[Optional[str], typer.Argument(help="A generation run id (default: every run).")] = None,
            as_json: JsonFlag = False) -> None:
     """Generation runs and every model request they made: tokens, cost, latency, outcome, samples."""
-    with _ws().open_store() as store:
+    with _ws().open_store(for_reading=True) as store:
         runs = [r for r in store.llm_runs() if run_id in (None, r["id"])]
         if run_id and not runs:
             raise FactoryError(f"{run_id}: no such generation run; `factory ledger` lists them")
         entries = {r["id"]: store.llm_requests(r["id"]) for r in runs}
     if as_json:
-        return _print_json([{**r, "requests_log": [e.model_dump() for e in entries[r["id"]]]} for r in runs])
+        # Redacted again on the way out: rows stored before errors were redacted may hold a key.
+        return _print_json([{**r, "requests_log": [_redacted_entry(e) for e in entries[r["id"]]]} for r in runs])
     for r in runs:
-        out.print(f"[bold]{r['id']}[/] {r['state']} {r['model']}: {r['samples']} pairs of {r['target']}, "
-                  f"{r['requests']} requests ({r['failed_requests']} failed), {r['tokens_in']:,} tokens in, "
-                  f"{r['tokens_out']:,} out, ${r['cost']:.4f}")
+        out.print(f"[bold]{_literal(r['id'])}[/] {r['state']} {_literal(r['model'])}: {r['samples']} pairs of "
+                  f"{r['target']}, {r['requests']} requests ({r['failed_requests']} failed), "
+                  f"{r['tokens_in']:,} tokens in, {r['tokens_out']:,} out, ${r['cost']:.4f}")
         for e in entries[r["id"]] if run_id else []:
-            out.print(f"  {escape(e.key)}: {e.outcome}, {e.attempts} attempt(s), {e.latency_ms} ms, "
+            out.print(f"  {_literal(e.key)}: {e.outcome}, {e.attempts} attempt(s), {e.latency_ms} ms, "
                       f"{e.tokens_in}+{e.tokens_out} tokens, {len(e.produced)} pairs, {e.rejected} filtered"
-                      + (f", {escape(e.error)}" if e.error else ""))
+                      + (f", {_literal(redact(e.error))}" if e.error else ""))
+
+
+def _redacted_entry(entry: Any) -> dict[str, Any]:
+    row = entry.model_dump()
+    return {**row, "error": row["error"] and redact(row["error"]), "raw": row["raw"] and redact(row["raw"])}
 
 
 @app.command()
@@ -239,6 +283,9 @@ def check(all_pending: Annotated[bool, typer.Option("--all", help="Re-check ever
     if as_json:
         return _print_json(summary.__dict__)
     out.print(f"checked {summary.checked}: {summary.rejected} rejected, {summary.warned} with warnings")
+    if summary.changed_meanwhile:
+        out.print(f"{len(summary.changed_meanwhile)} sample(s) changed by a reviewer during the check: "
+                  "left as they are, unchecked until the next `factory check`")
     for code, n in sorted(summary.by_reason.items()):
         out.print(f"  {code}: {n}")
 
@@ -264,7 +311,7 @@ def reasons(as_json: JsonFlag = False) -> None:
 @app.command()
 def status(as_json: JsonFlag = False) -> None:
     """Counts by status, source, language and reason code."""
-    with _ws().open_store() as store:
+    with _ws().open_store(for_reading=True) as store:
         stats = store.stats()
         stats["general_pools"] = {
             d.uri: {"source": d.meta.get("uri"), "revision": d.meta.get("revision") or d.content_hash,
@@ -279,14 +326,14 @@ def status(as_json: JsonFlag = False) -> None:
     for title, key in (("status (review)", "by_status"), ("source", "by_source"), ("language", "by_lang"),
                        ("license", "by_license"), ("reason", "by_reason")):
         if stats[key]:
-            out.print(f"by {title}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+            out.print(f"by {title}: " + ", ".join(f"{_literal(k)} {v}" for k, v in stats[key].items()))
     for run in stats["generation_runs"]:
         rate = "n/a" if run["acceptance_rate"] is None else f"{run['acceptance_rate']:.0%}"
         out.print(f"generation run {run['id']} ({run['state']}): {run['samples']} pairs of {run['target']}, "
                   f"{run['requests']} requests, ${run['cost']:.4f}, approved {rate}")
     for name, pool in stats["general_pools"].items():
-        out.print(f"general pool {escape(name)}: {pool['rows']} rows from {escape(str(pool['source']))}, "
-                  f"license {escape(pool['license'] or 'unknown')}")
+        out.print(f"general pool {_literal(name)}: {pool['rows']} rows from {_literal(pool['source'])}, "
+                  f"license {_literal(pool['license'] or 'unknown')}")
 
 
 def _filter(status: str | None, reason: str | None, source: str | None, lang: str | None = None,
@@ -312,7 +359,7 @@ def list_samples(status: StatusOpt = None, reason: ReasonOpt = None, source: Sou
                  as_json: JsonFlag = False) -> None:
     """List samples with their findings (JSON lines with the full record under --json)."""
     flt = _filter(status, reason, source, lang, text)
-    with _ws().open_store() as store:
+    with _ws().open_store(for_reading=True) as store:
         total = store.count(flt)
         samples = store.samples(flt, limit=limit or None)
     if as_json:
@@ -323,7 +370,7 @@ def list_samples(status: StatusOpt = None, reason: ReasonOpt = None, source: Sou
     for column in ("id", "status", "lang", "instruction", "findings"):
         table.add_column(column, overflow="fold", ratio=4 if column == "instruction" else None)
     for s in samples:
-        table.add_row(s.id, s.status, s.lang or "", escape(s.instruction[:120]),
+        table.add_row(s.id, s.status, _literal(s.lang or ""), _literal(s.instruction[:120]),
                       ", ".join(f.code for f in s.findings))
     out.print(table)
     if total > len(samples):
@@ -346,7 +393,7 @@ def _resolve_ids(store: Any, ids: list[str]) -> list[str]:
 @app.command()
 def show(sample_id: str, as_json: JsonFlag = False) -> None:
     """One sample with its source, findings and full history."""
-    with _ws().open_store() as store:
+    with _ws().open_store(for_reading=True) as store:
         (sample_id,) = _resolve_ids(store, [sample_id])
         sample, history = store.get(sample_id), store.history(sample_id)
         related = {f.related_id: store.get(f.related_id) for f in sample.findings
@@ -354,27 +401,27 @@ def show(sample_id: str, as_json: JsonFlag = False) -> None:
     if as_json:
         return _print_json({"sample": sample.model_dump(), "history": [h.model_dump() for h in history],
                             "related": {i: r.model_dump() for i, r in related.items()}})
-    out.print(f"[bold]{sample.id}[/] {sample.status} rev {sample.revision} lang {sample.lang} "
-              f"from {escape(sample.source.uri)} {escape(json.dumps(sample.source.locator, ensure_ascii=False))}")
-    out.print("[bold]instruction[/]", escape(sample.instruction))
+    out.print(f"[bold]{sample.id}[/] {sample.status} rev {sample.revision} lang {_literal(sample.lang)} "
+              f"from {_literal(sample.source.uri)} {_literal(json.dumps(sample.source.locator, ensure_ascii=False))}")
+    out.print("[bold]instruction[/]", _literal(sample.instruction))
     if sample.input:
-        out.print("[bold]input[/]", escape(sample.input))
-    out.print("[bold]output[/]", escape(sample.output))
+        out.print("[bold]input[/]", _literal(sample.input))
+    out.print("[bold]output[/]", _literal(sample.output))
     for f in sample.findings:
-        out.print(f"  [yellow]{f.severity}[/] {f.code}: {escape(f.message)}")
+        out.print(f"  [yellow]{f.severity}[/] {f.code}: {_literal(f.message)}")
         if f.related_id in related:  # the sample it duplicates, so both can be compared here
             other = related[f.related_id]
-            out.print(f"    {other.id} ({other.status}, {escape(other.source.uri)}): "
-                      f"{escape(other.instruction[:100])} → {escape(other.output[:160])}")
+            out.print(f"    {other.id} ({other.status}, {_literal(other.source.uri)}): "
+                      f"{_literal(other.instruction[:100])} → {_literal(other.output[:160])}")
     for h in history:
-        out.print(f"  {h.at} {h.actor} {h.action} r{h.revision} "
-                  f"{escape(json.dumps(h.changes, ensure_ascii=False)[:200])}")
+        out.print(f"  {h.at} {_literal(h.actor)} {_literal(h.action)} r{h.revision} "
+                  f"{_literal(json.dumps(h.changes, ensure_ascii=False)[:200])}")
 
 
 @app.command()
 def jobs(limit: int = 20, as_json: JsonFlag = False) -> None:
     """Recent jobs (extraction, checks) with their counts and errors."""
-    with _ws().open_store() as store:
+    with _ws().open_store(for_reading=True) as store:
         runs = store.jobs(limit)
     if as_json:
         return _print_json([r.model_dump() for r in runs])
@@ -382,12 +429,12 @@ def jobs(limit: int = 20, as_json: JsonFlag = False) -> None:
     for column in ("id", "kind", "source", "state", "started", "added", "updated", "retired", "skipped", "errors"):
         table.add_column(column)
     for r in runs:
-        table.add_row(str(r.id), r.kind, escape(r.source), r.state, r.started_at, str(r.added), str(r.updated),
+        table.add_row(str(r.id), r.kind, _literal(r.source), r.state, r.started_at, str(r.added), str(r.updated),
                       str(r.retired), str(r.skipped), str(r.errors))
     out.print(table)
     for r in runs[:1]:
         for e in r.error_log:
-            out.print(f"  job {r.id}: {escape(e['error'])}")
+            out.print(f"  job {r.id}: {_literal(e['error'])}")
 
 
 # -- review --------------------------------------------------------------------------------
@@ -396,13 +443,21 @@ def _review(new_status: str, ids: list[str], status: str | None, reason: str | N
     with _ws().open_store() as store:
         if ids:
             targets = _resolve_ids(store, ids)
-        elif any((status, reason, source, lang, no_findings)):
-            targets = store.ids(_filter(status or "pending", reason, source, lang, no_findings=no_findings))
-        else:
+            changed = store.set_status(targets, new_status, actor=_reviewer(reviewer), reason=note)
+            out.print(f"{new_status} {changed} sample(s)" + (f" ({len(targets) - changed} already {new_status})"
+                                                            if len(targets) > changed else ""))
+            return
+        if not any((status, reason, source, lang, no_findings)):
             raise FactoryError("give sample ids, or a filter such as --no-findings or --reason CODE")
-        changed = store.set_status(targets, new_status, actor=_reviewer(reviewer), reason=note)
-    out.print(f"{new_status} {changed} sample(s)" + (f" ({len(targets) - changed} already {new_status})"
-                                                    if len(targets) > changed else ""))
+        # Selected and written chunk by chunk in one transaction each: what someone else decides
+        # while this runs (a reviewer in the app, a check, another bulk command) is left as they made it.
+        flt = _filter(status or "pending", reason, source, lang, no_findings=no_findings)
+        with _progress(f"{new_status}") as progress:
+            result = store.set_status_matching(flt, new_status, actor=_reviewer(reviewer), reason=note,
+                                               progress=progress)
+    others = result.matched_at_start - result.changed
+    out.print(f"{new_status} {result.changed} sample(s)"
+              + (f" ({others} decided or changed by someone else meanwhile, left as they are)" if others > 0 else ""))
 
 
 ReviewerOpt = Annotated[Optional[str], typer.Option(help="Name in the history (default $FACTORY_REVIEWER or "
@@ -456,7 +511,7 @@ def _version_summary(manifest: dict[str, Any], verb: str) -> str:
     counts, general = manifest["counts"], manifest.get("general")
     text = f"{verb} [bold]{manifest['ref']}[/]: {counts['train']} train, {counts['eval']} eval"
     if general:
-        text += (f" ({general['train']} of the train from general pool {escape(general['pool'])}, ratio "
+        text += (f" ({general['train']} of the train from general pool {_literal(general['pool'])}, ratio "
                  f"{general['ratio']['achieved']:.3f}; {general['held_out']} in general_eval.jsonl)")
     return text + f", hash {manifest['dataset_hash'][:12]}"
 
@@ -466,32 +521,41 @@ def versions(as_json: JsonFlag = False) -> None:
     """Every frozen version."""
     from factory.versions import list_versions
 
-    found = list_versions(_ws())
+    found = list_versions(_ws(), damaged=True)  # a damaged one is shown as such, not left out
     if as_json:
-        return _print_json([{"ref": v.ref, "path": str(v.path), "dataset_hash": v.dataset_hash,
-                             "created_at": v.manifest["created_at"], "counts": v.manifest["counts"]} for v in found])
+        return _print_json([{"ref": v.ref, "path": str(v.path), "dataset_hash": v.dataset_hash or None,
+                             "created_at": v.manifest.get("created_at"), "counts": v.manifest.get("counts"),
+                             "damaged": v.damaged} for v in found])
     if not found:
         out.print("no versions yet; `factory freeze NAME` makes one")
     for v in found:
+        if v.damaged:
+            out.print(f"{v.ref}  [red]damaged: {_literal(v.damaged)}[/]")
+            continue
         c = v.manifest["counts"]
-        out.print(f"{v.ref}  {v.dataset_hash[:12]}  {v.manifest['created_at']}  {c['train']} train / {c['eval']} eval")
+        out.print(f"{v.ref}  {v.dataset_hash[:12]}  {v.manifest['created_at']}  {c.get('train')} train / "
+                  f"{c.get('eval')} eval" + ("  (not recorded in the store: frozen before it kept records)"
+                                             if v.legacy else ""))
 
 
 @app.command()
 def verify(ref: Annotated[str, typer.Argument(help="NAME@vN, NAME@latest or NAME@<hash prefix>.")],
            as_json: JsonFlag = False) -> None:
-    """Recompute every hash of a version; exit 1 on any difference."""
-    from factory.versions import resolve_version, verify_version
+    """Recompute every hash of a version and compare them with the store's record; exit 1 on any difference."""
+    from factory.versions import legacy_note, resolve_version, verify_version
 
     version = resolve_version(_ws(), ref)
     problems = verify_version(version)
+    note = None if problems else legacy_note(version)
     if as_json:
-        _print_json({"ref": version.ref, "ok": not problems, "problems": problems})
+        _print_json({"ref": version.ref, "ok": not problems, "problems": problems, "note": note})
     elif problems:
         for p in problems:
-            err.print(f"[red]{version.ref}: {escape(p)}[/]")
+            err.print(f"[red]{version.ref}: {_literal(p)}[/]")
     else:
         out.print(f"{version.ref} verified: {version.dataset_hash}")
+        if note:
+            out.print(f"note: {_literal(note)}")
     if problems:
         raise typer.Exit(1)
 
@@ -560,7 +624,7 @@ def review(port: Annotated[int, typer.Option(help="Port to serve the app on.")] 
                "--server.port", str(port), "--server.address", host, "--server.headless", "true",
                "--server.fileWatcherType", "none", "--server.enableStaticServing", "false",
                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
-    out.print(f"reviewing {escape(str(ws.root))} at http://{'localhost' if host == '127.0.0.1' else host}:{port} "
+    out.print(f"reviewing {_literal(ws.root)} at http://{'localhost' if host == '127.0.0.1' else host}:{port} "
               "(Ctrl+C stops it)")
     child = subprocess.Popen(command, env={**os.environ, "FACTORY_WORKSPACE": str(ws.root)})
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())  # stopped by a service manager: stop the app too
@@ -579,10 +643,36 @@ register_training(app)  # train, runs, eval, chat, and runs in `export`; torch i
 
 def main() -> None:
     try:
-        app()
+        _run_app()
     except FactoryError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
+        err.print(f"[red]error:[/] {_literal(exc)}")
         sys.exit(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before or after a command (typer handles it during one, below)
         err.print("[red]interrupted[/]")
         sys.exit(130)
+
+
+def _run_app() -> None:
+    """The app, with what the machine did to it (a full disk, a read-only or locked store, a file it may
+    not read) raised as the FactoryError saying so; any other error is a bug and keeps its traceback."""
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 130:  # typer's exit for Ctrl+C during a command, which it leaves unsaid
+            err.print("[red]interrupted[/]")
+        raise
+    except (sqlite3.Error, OSError) as exc:
+        error = _machine_error(exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _machine_error(exc: sqlite3.Error | OSError) -> FactoryError | None:
+    ws: Workspace | None = _state["ws"]  # the store SQLite means is this command's workspace's
+    if isinstance(exc, sqlite3.Error):
+        return store_error(exc, ws.store_path if ws else None, holder=ws.running_job() if ws else None)
+    # A failed write names no file (only a failed open does); when the workspace's disk is the full one, say so.
+    if exc.errno == errno.ENOSPC and not exc.filename and ws and os.statvfs(ws.factory_dir).f_bavail == 0:
+        return DiskFull(f"the disk holding {ws.factory_dir} is full; free some space and run the command again")
+    return os_error(exc)

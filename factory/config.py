@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from factory.errors import BadInput
+from factory.errors import BadInput, os_error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -188,6 +188,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:  # a folder, no permission: the review app shows this line too, not a traceback
+        raise (os_error(exc, path) or exc) from None
 
 
 def validated(model: type[M], data: dict[str, Any], where: str) -> M:

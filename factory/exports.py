@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -67,34 +68,71 @@ CONVERTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def export_version(version: VersionInfo, fmt: Format, out: Path) -> list[Path]:
-    """Write `version` in `fmt` under `out`; refuses a version whose hashes do not verify."""
+    """Write `version` in `fmt` under `out`; refuses a version whose hashes do not verify.
+
+    Every file goes to a temporary file beside it first, and all are renamed into place at the end,
+    so a failed export (a full disk) leaves no partial file, and an earlier export stays whole."""
     if fmt not in FORMATS:
         raise VersionError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    _check_out(version, out)
     problems = verify_version(version)
     if problems:
         raise VersionError(f"{version.ref} does not verify ({problems[0]}); refusing to export it")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VersionError(f"{out}: cannot make the folder ({exc.strerror or exc})") from exc
+    return _write_files(out, _contents(version, fmt))
+
+
+def _check_out(version: VersionInfo, out: Path) -> None:
+    versions_dir = version.path.parents[1].resolve()  # .factory/versions: every name's versions
+    target = out.resolve()
+    if target == versions_dir or versions_dir in target.parents:
+        raise VersionError(f"{out}: inside {versions_dir}, where frozen versions live (a file there breaks "
+                           "them); export to a folder outside it")
+    if out.exists() and not out.is_dir():
+        raise VersionError(f"{out}: a file, not a folder; --out names the folder the export is written into")
+
+
+def _contents(version: VersionInfo, fmt: Format) -> dict[str, str]:
+    """Each file of the export, by name, as text."""
     convert = CONVERTERS[fmt]
-    written = []
+    contents: dict[str, str] = {}
     dataset_info = {}
     for split in SPLITS:
         rows = [convert(r) for r in version.records(split)]
         if fmt == "openai":
-            path = out / f"{split}.jsonl"
-            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        else:
-            stem = f"{version.name}_{split}" if fmt == "llamafactory" else split
-            path = out / f"{stem}.json"
-            path.write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            dataset_info[stem] = {  # only written for llamafactory
-                "file_name": path.name,
-                "formatting": "alpaca",
-                "columns": {"prompt": "instruction", "query": "input", "response": "output",
-                            "system": "system", "history": "history"},
-            }
-        written.append(path)
+            contents[f"{split}.jsonl"] = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            continue
+        stem = f"{version.name}_{split}" if fmt == "llamafactory" else split
+        contents[f"{stem}.json"] = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+        dataset_info[stem] = {  # only written for llamafactory
+            "file_name": f"{stem}.json",
+            "formatting": "alpaca",
+            "columns": {"prompt": "instruction", "query": "input", "response": "output",
+                        "system": "system", "history": "history"},
+        }
     if fmt == "llamafactory":
-        info_path = out / "dataset_info.json"
-        info_path.write_text(json.dumps(dataset_info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        written.append(info_path)
-    return written
+        contents["dataset_info.json"] = json.dumps(dataset_info, ensure_ascii=False, indent=2) + "\n"
+    return contents
+
+
+def _write_files(out: Path, contents: dict[str, str]) -> list[Path]:
+    temps = {out / name: out / f".{name}.tmp-{os.getpid()}" for name in contents}
+    try:
+        for (final, tmp), text in zip(temps.items(), contents.values()):
+            try:
+                tmp.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise VersionError(f"{final}: cannot write it ({exc.strerror or exc}); the export stopped and "
+                                   "left no partial file") from exc
+        for final, tmp in temps.items():
+            try:
+                os.replace(tmp, final)
+            except OSError as exc:
+                raise VersionError(f"{final}: cannot move it into place ({exc.strerror or exc})") from exc
+    finally:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)  # a renamed one is gone already
+    return list(temps)

@@ -17,6 +17,10 @@ store, a round whose instructions came back but whose instances did not is finis
 instructions kept in the ledger, and nothing that finished is asked again. What earlier
 sessions spent counts against the run's budget. `new_run=True` starts another run instead.
 Generated pairs enter the store as pending `self_instruct` samples and go through the checks.
+
+A run stopped by its budget, or by rounds that made nothing, returns (run it again to go on). A
+permanent failure (the key refused, the model unknown, no server) raises LLMUnavailable naming
+it, after recording what the run made: nothing more would have come of asking again.
 """
 
 from __future__ import annotations
@@ -43,11 +47,13 @@ from factory.llm import (
     ChatResult,
     LLMClient,
     LLMSettings,
+    LLMUnavailable,
     ledger_entry,
     template_hash,
 )
 from factory.novelty import NoveltyPool
 from factory.progress import Progress, no_progress
+from factory.redaction import redact
 from factory.sample import Sample, Source
 from factory.store import SampleFilter, Store, new_sync_token
 from factory.workspace import Workspace
@@ -91,7 +97,7 @@ class GenerateResult:
     target: int
     requests: int
     filtered: int
-    stopped: str | None  # why the run stopped before the target: "budget", "no progress"
+    stopped: str | None  # why the run stopped before the target: "budget", "no progress", "failed"
     usage: dict[str, Any]
 
 
@@ -160,7 +166,8 @@ class Plan:
 def generate(ws: Workspace, *, count: int, domain: str | None = None, seeds: str = "approved",
              concurrency: int | None = None, new_run: bool = False, wait: bool = False,
              progress: Progress = no_progress, client: LLMClient | None = None) -> GenerateResult:
-    """Generate until the run holds `count` pairs (or the budget stops it)."""
+    """Generate until the run holds `count` pairs (or the budget stops it); raises LLMUnavailable
+    when a permanent failure stopped it."""
     settings = LLMSettings.from_config(ws.config.llm)
     if concurrency:
         settings = LLMSettings(**{**settings.__dict__, "concurrency": concurrency})
@@ -170,7 +177,7 @@ def generate(ws: Workspace, *, count: int, domain: str | None = None, seeds: str
     with job_lock(ws.lock_path, "generate", wait=wait), ws.open_store() as store:
         pool_seeds = _seed_pool(store, seeds, ws)
         run_id = run_id_for(args, os.urandom(4).hex() if new_run else "")
-        resumed = not store.start_llm_run(run_id, SOURCE_KIND, args, settings.model, settings.base_url, count)
+        resumed = not store.start_llm_run(run_id, SOURCE_KIND, args, settings.model, redact(settings.base_url), count)
         llm = client or LLMClient(settings)
         run = _Run.resume(store, llm, run_id, plan, pool_seeds)
         try:
@@ -179,6 +186,9 @@ def generate(ws: Workspace, *, count: int, domain: str | None = None, seeds: str
             store.finish_llm_run(run_id, "interrupted")
             raise
         store.finish_llm_run(run_id, "completed" if result.stopped is None else result.stopped)
+        if llm.unavailable:
+            raise LLMUnavailable(f"run {run_id} stopped: {llm.unavailable}; {result.added} pairs added ({result.total} "
+                                 f"of {count} in the run); once that is fixed, the same command continues the run")
         result.resumed = resumed
         return result
 
@@ -308,7 +318,9 @@ async def _workers(run: _Run, count: int, concurrency: int, progress: Progress) 
             totals.filtered += outcome.filtered
             totals.requests += outcome.requests
             stalled = 0 if outcome.added else stalled + 1
-            if outcome.budget:
+            if run.llm.unavailable:
+                stopped = "failed"  # every further request would fail the same way
+            elif outcome.budget:
                 stopped = "budget"
             elif stalled >= STALL_ROUNDS * concurrency and len(run.machine) < count:
                 stopped = "no progress"
@@ -341,8 +353,8 @@ async def _two_steps(run: _Run, number: int) -> _Round:
     prompt = INSTRUCTIONS_TEMPLATE.format(examples=run.examples(), n=run.plan.instructions_per_round)
     request = run.request(INSTRUCTIONS_TEMPLATE, prompt, f"round {number}: instructions")
     result = await run.llm.ask(request)
-    if result.outcome == "budget":
-        return _Round(budget=True)
+    if result.outcome in ("budget", "not_sent"):  # not_sent: the run is stopping on a permanent failure
+        return _Round(budget=result.outcome == "budget")
     kept, dropped, parsed = _candidates(run, result.content) if result.content else ([], 0, False)
     # The reply is kept: raw when unusable, and for a resumed run to finish this round from.
     run.record(result, raw=result.content, rejected=dropped,
@@ -382,8 +394,8 @@ async def _ask_for_pairs(run: _Run, request: ChatRequest, keep: Callable[[str], 
     """One request for whole pairs; those whose instruction `keep` accepts become samples, recorded
     with the request in the ledger (the reply kept raw when nothing could be read from it)."""
     result = await run.llm.ask(request)
-    if result.outcome == "budget":
-        return _Round(budget=True)
+    if result.outcome in ("budget", "not_sent"):
+        return _Round(budget=result.outcome == "budget")
     parsed = parse_pairs(result.content) if result.content else None
     samples, dropped = [], 0
     for item in parsed.items if parsed else []:

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from factory.errors import BadInput
-from factory.jobs import job_lock
+from factory.jobs import failure_line, job_lock
 from factory.licenses import is_non_commercial
 from factory.progress import Progress, no_progress
 from factory.store import JobRun, SyncCounts, new_sync_token
@@ -76,11 +76,12 @@ def import_dataset(ws: Workspace, request: DatasetRequest, *, pool: str | None =
         token, counts, rows, errors, bad_rows = new_sync_token(), SyncCounts(), 0, [], 0
         meta: dict[str, Any] = {}
         try:
+            gaps = BadRowGaps()
             for batch in opened.batches(BATCH_ROWS):
-                samples, unreadable = [], []
+                samples, in_order = [], []
                 for item in batch:
                     if isinstance(item, RowError):
-                        unreadable.append(item.row)
+                        in_order.append(None)
                         bad_rows += 1
                         if bad_rows <= ERRORS_LOGGED:
                             log.warning("skipped %s: %s", opened.uri, item)
@@ -93,10 +94,13 @@ def import_dataset(ws: Workspace, request: DatasetRequest, *, pool: str | None =
                         locator = {"dataset": opened.uri, **item.source.locator}
                         item.source = item.source.model_copy(update={"kind": kind, "uri": doc_uri, "locator": locator})
                     samples.append(item)
+                    in_order.append(item.id)
                 rows += len(batch)
+                if known:  # where each row was before: the anchors around a row that turned unreadable
+                    gaps.feed(in_order, store.origin_rows(kind, doc_uri, [s.id for s in samples], token=token))
                 counts += store.sync_batch(kind, doc_uri, samples, actor=actor, token=token)
-                store.keep_rows(kind, doc_uri, unreadable, token=token)  # what a bad row gave before stays
                 progress(rows, opened.total or rows)
+            store.keep_row_ranges(kind, doc_uri, gaps.finish(), token=token)  # what a bad row gave before stays
             meta = {"source": request.source, "uri": opened.uri, "revision": opened.revision,
                     "subset": request.subset, "split": request.split, "format": opened.format,
                     "license": opened.license, "license_from": opened.license_from, "rows": rows,
@@ -105,6 +109,8 @@ def import_dataset(ws: Workspace, request: DatasetRequest, *, pool: str | None =
                                                 extractor_version=options, actor=actor, job_id=job_id, meta=meta)
         except BaseException as exc:  # a bug or bad file fails the job; Ctrl-C interrupts it
             state = "failed" if isinstance(exc, Exception) else "interrupted"
+            if state == "failed":  # why, last in the log, so `factory jobs` says it; the count stays the bad rows'
+                errors = [*errors, {"file": opened.uri, "error": failure_line(exc)}]
             store.update_job(job_id, state=state, counts=counts, errors=errors, error_count=bad_rows,
                              meta={"rows": rows, "bad_rows": bad_rows})
             raise
@@ -113,6 +119,34 @@ def import_dataset(ws: Workspace, request: DatasetRequest, *, pool: str | None =
                         opened.uri, ERRORS_KEPT)
         store.update_job(job_id, state="completed", counts=counts, errors=errors, error_count=bad_rows, meta=meta)
         return _result(store.jobs(limit=1)[0], opened, opened.format, meta, unchanged=False)
+
+
+class BadRowGaps:
+    """Which rows of the previous import an unreadable row may stand for.
+
+    Row numbers alone cannot say it: a row inserted above shifts every number below. The rows
+    that still read and were there before are anchors; an unreadable row stands for whatever lay
+    between the anchors around it, so those earlier rows are kept instead of retired.
+    """
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int | None, int | None]] = []
+        self._anchor: int | None = None  # the earlier row of the last anchor met; None: the start
+        self._open = False  # an unreadable row was met since that anchor
+
+    def feed(self, in_order: list[str | None], earlier_rows: dict[str, int]) -> None:
+        """One batch: sample ids in row order, None for an unreadable row."""
+        for sample_id in in_order:
+            if sample_id is None:
+                self._open = True
+            elif sample_id in earlier_rows:
+                if self._open:
+                    self.ranges.append((self._anchor, earlier_rows[sample_id]))
+                    self._open = False
+                self._anchor = earlier_rows[sample_id]
+
+    def finish(self) -> list[tuple[int | None, int | None]]:
+        return self.ranges + ([(self._anchor, None)] if self._open else [])
 
 
 def _result(job: JobRun, opened: open_datasets.OpenedDataset, fmt: str, meta: dict[str, Any],

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from factory.errors import JobLocked
+from factory.errors import FactoryError, JobLocked
 from factory.store import now
 
 log = logging.getLogger(__name__)
@@ -62,3 +62,12 @@ def _read_holder(lock_path: Path) -> str:
     if not info:
         return "unknown job"
     return f"{info.get('job')}, pid {info.get('pid')}, since {info.get('since')}"
+
+
+def failure_line(exc: BaseException) -> str:
+    """What failed a job, in one line: a FactoryError's own message, else the exception's type and text."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if isinstance(exc, FactoryError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -12,7 +12,9 @@ with its reply as it arrives, keyed by a hash of the prompt, so a chunk is never
 twice: not after a kill, not when another part of its note changed, not when two notes share
 it. A note whose chunks did not all get an answer (a request failed for good, the budget ran
 out, a reply could not be read) keeps its previous pairs and is tried again on the next run,
-which asks only the missing chunks.
+which asks only the missing chunks. A permanent failure (the key refused, the model unknown, no
+server) stops the asking at once and fails the job with that one error (LLMUnavailable), once
+every answer that did come is recorded.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ from factory.llm import (
     ChatResult,
     LLMClient,
     LLMSettings,
+    LLMUnavailable,
     ledger_entry,
     template_hash,
 )
 from factory.progress import Progress, no_progress
+from factory.redaction import redact
 from factory.sample import Sample, Source
 from factory.store import JobRun, Store, SyncCounts
 from factory.tokens import load_token_counter
@@ -112,6 +116,10 @@ def extract_notes_llm(ws: Workspace, path: Path, *, wait: bool = False, progress
                 job.counts.retired += store.forget_document(SOURCE_KIND, uri, actor=job.actor)
             meta.update(llm_run=job.run_id if job.asked else None, chunks=job.chunk_count, asked=job.asked,
                         reused=job.reused, ungrounded=job.ungrounded, usage=job.usage)
+            if job.unavailable:  # the job is recorded as failed, with its notes' errors
+                raise LLMUnavailable(f"{job.unanswered} of {job.chunk_count} chunks got no answer: {job.unavailable}; "
+                                     "notes keep their earlier pairs; once that is fixed, the same command asks only "
+                                     "the missing chunks")
         return LLMExtraction(job=store.jobs(limit=1)[0], run_id=meta["llm_run"], chunks=job.chunk_count,
                              asked=job.asked, reused=job.reused, ungrounded=job.ungrounded, usage=job.usage)
 
@@ -128,6 +136,8 @@ class _Job:
     asked: int = 0
     reused: int = 0
     ungrounded: int = 0
+    unanswered: int = 0  # chunks (of the notes asked about) without a usable answer
+    unavailable: str | None = None  # the permanent failure that stopped the asking
     usage: dict[str, Any] = field(default_factory=lambda: {"tokens_in": 0, "tokens_out": 0, "cost": 0.0})
 
     def answer(self, notes: list[_Note], pairs: int, client: LLMClient | None, progress: Progress) -> None:
@@ -147,7 +157,7 @@ class _Job:
         if not wanted:
             return
         self.store.start_llm_run(self.run_id, SOURCE_KIND, {"job": self.job_id}, self.settings.model,
-                                 self.settings.base_url, len(wanted))
+                                 redact(self.settings.base_url), len(wanted))
         requests = [ChatRequest(messages=[{"role": "user", "content": chunk.prompt(pairs)}], json_mode=True,
                                 template_hash=TEMPLATE_HASH, key=key) for key, chunk in wanted.items()]
         done = iter(range(1, len(requests) + 1))
@@ -160,7 +170,8 @@ class _Job:
         state = "interrupted"
         try:
             asyncio.run(_ask_all(llm, requests, arrived))
-            state = "completed"
+            self.unavailable = llm.unavailable
+            state = "failed" if llm.unavailable else "completed"
         finally:
             self.store.finish_llm_run(self.run_id, state)
             self.usage = {"tokens_in": llm.usage.tokens_in, "tokens_out": llm.usage.tokens_out,
@@ -168,8 +179,12 @@ class _Job:
 
     def _arrived(self, result: ChatResult, chunk: Chunk, notes: list[_Note]) -> None:
         """Record one reply in the ledger at once (it is paid for) and read it into its notes."""
-        self.asked += 1
         key = result.request.key
+        if result.outcome == "not_sent":  # after a permanent failure: nothing was asked, nothing to record
+            for note in notes:
+                note.missing[key] = result.error or "not asked"
+            return
+        self.asked += 1
         read = grounded_pairs(result.content, chunk) if result.content is not None else None
         unusable = read is not None and read.error is not None
         produced: list[str] = []
@@ -203,9 +218,13 @@ class _Job:
         if not note.answered:
             missing = [why for key, why in note.missing.items() if key not in note.samples]
             unanswered = len(note.chunks) - len(note.samples)
-            scan.error(note.uri, RuntimeError(
-                f"{note.uri}: {unanswered} of {len(note.chunks)} chunks got no usable answer "
-                f"({missing[0] if missing else 'not asked'}); its earlier pairs are kept, run again to finish"))
+            self.unanswered += unanswered
+            error = (f"{note.uri}: {unanswered} of {len(note.chunks)} chunks got no usable answer "
+                     f"({missing[0] if missing else 'not asked'}); its earlier pairs are kept, run again to finish")
+            if self.unavailable:  # listed with the job, not warned once per note: the job's one error says it
+                scan.errors.append({"file": note.uri, "error": error})
+            else:
+                scan.error(note.uri, RuntimeError(error))
             return
         samples: dict[str, Sample] = {}  # a pair written from two chunks counts once
         for key in dict.fromkeys(k for _, k in note.chunks):

@@ -21,7 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from factory.errors import RevisionConflict, StoreError
+from factory.errors import RevisionConflict, StoreError, store_error
+from factory.progress import Progress, no_progress
 from factory.sample import Finding, Sample, Source, Status
 
 # Each entry moves the schema from version i to i+1; never edit one that has shipped, add a new one.
@@ -339,28 +340,51 @@ class LedgerEntry(BaseModel):
 
 @dataclass
 class CheckResult:
-    """What the check runner decided for one sample."""
+    """What the check runner decided for one sample, and the revision of the text it checked."""
 
     lang: str | None
     findings: list[Finding] = field(default_factory=list)
     reject: bool = False
+    revision: int | None = None  # None: save whatever the sample's revision is now
+
+
+@dataclass
+class CheckSaved:
+    rejected: int = 0
+    # Samples a person (or a sync) changed while the check ran: their results were for a text or
+    # a status that is no longer there, so nothing was written and they stay unchecked.
+    changed_meanwhile: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BulkStatusResult:
+    changed: int = 0
+    matched_at_start: int = 0  # matched when the command began; the rest were decided by someone else meanwhile
 
 
 class Store:
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, mmap_bytes: int = 0):
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, mmap_bytes: int = 0, read_only: bool = False):
+        """With `read_only`, the file is read as it is (SQLite's immutable mode, blind to other processes'
+        writes): for a read-only folder or a full disk, where SQLite cannot make the -wal/-shm files WAL
+        needs. Writes then fail."""
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise StoreError(f"{self.path.parent}: no such folder; run `factory init` first")
-        self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA cache_size = -65536")  # 64 MB: the id indexes of a large store stay in memory
-        self._db.execute("PRAGMA foreign_keys = ON")
-        if mmap_bytes:  # a short-lived reader (one page render) reads through the OS cache, no copies
-            self._db.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
-        self._migrate()
+        target = f"{self.path.resolve().as_uri()}?immutable=1" if read_only else str(self.path)
+        try:
+            self._db = sqlite3.connect(target, timeout=busy_timeout_s, isolation_level=None, uri=read_only)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            if not read_only:  # a new store becomes WAL here; an existing one keeps the mode in its file
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA cache_size = -65536")  # 64 MB: the id indexes of a large store stay in memory
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if mmap_bytes:  # a short-lived reader (one page render) reads through the OS cache, no copies
+                self._db.execute(f"PRAGMA mmap_size = {int(mmap_bytes)}")
+            self._migrate()
+        except sqlite3.Error as exc:  # a read-only, full or locked store: one line naming it, not a traceback
+            raise (store_error(exc, self.path) or exc) from None
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -551,8 +575,12 @@ class Store:
         locators = {sample_id: _json(sample.source.locator) for sample_id, sample in wanted.items()}
         with self.transaction() as db:
             ids = _json(list(wanted))
-            existing = {r[0]: r[1] for r in db.execute(
-                "SELECT id, retired_at FROM samples WHERE id IN (SELECT value FROM json_each(?))", (ids,))}
+            existing, licenses = {}, {}
+            for r in db.execute("SELECT id, retired_at, source_kind, source_uri, source_license FROM samples "
+                                "WHERE id IN (SELECT value FROM json_each(?))", (ids,)):
+                existing[r[0]] = r[1]
+                if (r[2], r[3]) == (source_kind, uri):  # this document is the sample's own source
+                    licenses[r[0]] = r[4]
             seen_by = {r[0]: r[1] for r in db.execute(
                 "SELECT sample_id, sync_token FROM origins WHERE source_kind = ? AND source_uri = ? "
                 "AND sample_id IN (SELECT value FROM json_each(?))", (source_kind, uri, ids))}
@@ -584,6 +612,10 @@ class Store:
                 [(source_kind, uri, s.id, locators[s.id], s.source.extractor_version, s.source.content_hash,
                   s.source.license, token) for s in linked],
             )
+            # A license is part of what a version promises about its data: a change is a revision.
+            for s in linked:
+                if s.id in licenses and licenses[s.id] != s.source.license:
+                    self._log(s.id, actor, "license", {"license": [licenses[s.id], s.source.license]}, bump=True)
             # Keep a sample's own source pointing at where it lives now (line ranges move).
             db.executemany(
                 "UPDATE samples SET source_locator = ?, source_hash = ?, extractor_version = ?, source_license = ? "
@@ -593,23 +625,37 @@ class Store:
             )
         return counts
 
-    def keep_rows(self, source_kind: str, uri: str, rows: Sequence[int], *, token: str) -> None:
-        """Mark the origins at these source rows as seen by the run `token`: a row that turned
-        unreadable keeps what it yielded before instead of retiring it."""
-        if not rows:
-            return
-        # Only origins this run has not marked yet can change. Reaching them through the token
-        # ranges of origins_by_document, instead of reading every origin of the document for each
-        # batch, keeps a large first import linear (at 200,000 rows: ~130 ms a batch -> <1 ms).
+    def origin_rows(self, source_kind: str, uri: str, sample_ids: Sequence[str], *, token: str) -> dict[str, int]:
+        """The source row each sample had in this document before the run `token` saw it again:
+        anchors that tell which earlier rows an unreadable row sits between."""
+        rows = self._db.execute(
+            "SELECT sample_id, json_extract(locator, '$.row') FROM origins WHERE source_kind = ? AND source_uri = ? "
+            "AND sample_id IN (SELECT value FROM json_each(?)) AND sync_token IS NOT ?",
+            (source_kind, uri, _json(list(sample_ids)), token))
+        return {sample_id: row for sample_id, row in rows if isinstance(row, int)}
+
+    def keep_row_ranges(self, source_kind: str, uri: str, ranges: Sequence[tuple[int | None, int | None]], *,
+                        token: str) -> int:
+        """Mark as seen by the run `token` the origins whose earlier row lies strictly inside one of
+        `ranges` (None: open-ended): what an unreadable row yielded before stays, wherever rows
+        inserted or removed above it moved it. Returns how many origins were kept."""
+        if not ranges:
+            return 0
+        # Only origins this run has not seen can be kept, and after a run they are few (the rows
+        # that went away). Reaching them through the token ranges of origins_by_document, instead
+        # of reading every origin of the document, keeps this cheap on a million-row dataset.
         not_yet_seen = " UNION ALL ".join(
-            f"SELECT rowid FROM origins WHERE source_kind = :kind AND source_uri = :uri AND sync_token {test}"
-            for test in ("IS NULL", "< :token", "> :token"))
+            f"SELECT rowid, json_extract(locator, '$.row') FROM origins WHERE source_kind = :kind "
+            f"AND source_uri = :uri AND sync_token {test}" for test in ("IS NULL", "< :token", "> :token"))
+        bounds = [(hi, lo) if lo is not None and hi is not None and lo > hi else (lo, hi)  # reordered rows
+                  for lo, hi in ranges]
         with self.transaction() as db:
-            db.execute(
-                f"UPDATE origins SET sync_token = :token WHERE rowid IN ({not_yet_seen}) "
-                "AND json_extract(locator, '$.row') IN (SELECT value FROM json_each(:rows))",
-                {"token": token, "kind": source_kind, "uri": uri, "rows": _json(list(rows))},
-            )
+            candidates = db.execute(not_yet_seen, {"kind": source_kind, "uri": uri, "token": token}).fetchall()
+            kept = [rowid for rowid, row in candidates if isinstance(row, int) and any(
+                (lo is None or lo < row) and (hi is None or row < hi) for lo, hi in bounds)]
+            db.execute("UPDATE origins SET sync_token = ? WHERE rowid IN (SELECT value FROM json_each(?))",
+                       (token, _json(kept)))
+        return len(kept)
 
     def finish_sync(self, source_kind: str, uri: str, *, token: str, content_hash: str, extractor_version: str,
                     actor: str, job_id: int | None = None, meta: dict[str, Any] | None = None) -> int:
@@ -722,6 +768,43 @@ class Store:
                 changed += 1
         return changed
 
+    def set_status_matching(self, flt: SampleFilter, status: Status, *, actor: str, reason: str | None = None,
+                            chunk: int = 5000, progress: Progress = no_progress) -> BulkStatusResult:
+        """Approve or reject every sample matching `flt`, a chunk per transaction.
+
+        Each chunk is selected inside the transaction that writes it, so a sample that someone
+        else decided or edited after the command began no longer matches and is left alone: two
+        bulk commands, a check and the review app can run at once and every sample gets one
+        decision, each in the history.
+        """
+        where, params = flt.where()
+        where += " AND status != ?"
+        params.append(status)
+        result = BulkStatusResult(matched_at_start=self._db.execute(
+            f"SELECT count(*) FROM samples WHERE {where}", params).fetchone()[0])
+        changes = ["'status'", "json_array(status, :status)"] + (["'reason'", ":reason"] if reason else [])
+        named = {f"p{i}": value for i, value in enumerate(params)}
+        where_named = _number_placeholders(where)
+        after = -1
+        while True:
+            with self.transaction() as db:
+                rows = db.execute(f"SELECT rowid, id FROM samples WHERE {where_named} AND rowid > :after "
+                                  "ORDER BY rowid LIMIT :chunk", {**named, "after": after, "chunk": chunk}).fetchall()
+                if not rows:
+                    break
+                after = rows[-1][0]
+                values = {"ids": _json([r[1] for r in rows]), "status": status, "reason": reason, "at": now(),
+                          "actor": actor, "action": status if status != "pending" else "reopen"}
+                chosen = "id IN (SELECT value FROM json_each(:ids))"
+                db.execute("INSERT INTO history (sample_id, at, actor, action, revision, changes) "
+                           f"SELECT id, :at, :actor, :action, revision + 1, json_object({', '.join(changes)}) "
+                           f"FROM samples WHERE {chosen}", values)
+                db.execute(f"UPDATE samples SET status = :status, revision = revision + 1, updated_at = :at "
+                           f"WHERE {chosen}", values)
+                result.changed += len(rows)
+            progress(result.changed, result.matched_at_start)
+        return result
+
     def edit(self, sample_id: str, expected_revision: int, changes: dict[str, Any], *, actor: str) -> Sample:
         """Change text fields or tags, refusing when someone else changed the sample first."""
         unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -747,11 +830,20 @@ class Store:
             db.execute("DELETE FROM findings WHERE sample_id = ?", (sample_id,))
         return self.get(sample_id)
 
-    def save_check_results(self, results: dict[str, CheckResult], *, actor: str) -> int:
-        """Replace findings and language; reject samples the checks reject. Returns how many were rejected."""
-        rejected = 0
+    def save_check_results(self, results: dict[str, CheckResult], *, actor: str) -> CheckSaved:
+        """Replace findings and language; reject pending samples the checks reject.
+
+        A result carrying the revision it was computed for is written only if the sample is still
+        at that revision: an approval, an edit or a rejection made while the check ran is never
+        overwritten, and an edited text is left unchecked for the next run.
+        """
+        saved = CheckSaved()
         with self.transaction() as db:
             for sample_id, result in results.items():
+                row = db.execute("SELECT status, revision FROM samples WHERE id = ?", (sample_id,)).fetchone()
+                if row is None or (result.revision is not None and row["revision"] != result.revision):
+                    saved.changed_meanwhile.append(sample_id)
+                    continue
                 old = [f["code"] for f in db.execute(
                     "SELECT code FROM findings WHERE sample_id = ? ORDER BY rowid", (sample_id,))]
                 new = [f.code for f in result.findings]
@@ -763,10 +855,10 @@ class Store:
                 db.execute("UPDATE samples SET lang = ?, checked = 1 WHERE id = ?", (result.lang, sample_id))
                 if old != new:
                     self._log(sample_id, actor, "check", {"findings": [old, new]}, bump=False)
-                if result.reject:
+                if result.reject and row["status"] == "pending":  # a person's decision is never undone
                     reasons = ", ".join(sorted({f.code for f in result.findings if f.severity == "reject"}))
-                    rejected += self.set_status([sample_id], "rejected", actor=actor, reason=reasons)
-        return rejected
+                    saved.rejected += self.set_status([sample_id], "rejected", actor=actor, reason=reasons)
+        return saved
 
     # -- the LLM ledger --------------------------------------------------------------------
     def start_llm_run(self, run_id: str, kind: str, args: dict[str, Any], model: str, base_url: str,
@@ -881,6 +973,12 @@ class Store:
 
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _number_placeholders(sql: str) -> str:
+    """`?` placeholders as `:p0`, `:p1`, ... so a filter's clause can join a query with named ones."""
+    parts = sql.split("?")
+    return "".join(part + (f":p{i}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
 
 
 def _split_sql(script: str) -> list[str]:

@@ -17,18 +17,24 @@ editor can jump there.
 from __future__ import annotations
 
 import ast
+import bisect
 import codecs
 import html
 import logging
 import os
 import re
+import stat
+from collections import ChainMap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Formatter
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.deflist import deflist_plugin
 
@@ -41,6 +47,18 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION: str = "notes-rules/1"
 NOTE_SUFFIXES = (".md", ".markdown")
 _MD = MarkdownIt("commonmark").enable("table").use(deflist_plugin)
+# markdown-it caps block nesting (20), not inline: 2,000 `*` in a row make 1,000 nested emphasis
+# nodes, deeper than Python's stack when the tree is built and walked. Emphasis deeper than this
+# renders the same text, so the extra levels are dropped from the token stream first.
+_MAX_INLINE_DEPTH = 20
+# Docstrings are looked for only in Python blocks of a sane size that define something: parsing
+# is the one step whose cost and stack depth the note's author controls (`x=1+1+...` overflows it).
+_MAX_PARSED_CODE_CHARS = 50_000
+_DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+def|def|class)[ \t]", re.M)
+_MAX_FRONT_MATTER_DEPTH = 32  # lists and mappings within each other
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_TAGS = 32  # front matter tags kept per note; the rest are dropped with a warning
+MAX_TAG_CHARS = 64  # a longer "tag" is text pasted into the wrong field, or an expanded YAML bomb
 
 # ---------------------------------------------------------------------------- question templates
 # Generic headings name a facet of a topic: the nearest ancestor heading that is not generic
@@ -154,17 +172,25 @@ def iter_note_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
+def resolve_note(path: Path, *, root: Path | None, name: str) -> Path:
+    """The file a note path stands for, symbolic links followed. Raises BadInput naming the note
+    for a link loop, a dangling link and, with `root`, a link that leads outside `root`."""
+    try:
+        real = path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a link loop this way
+        raise BadInput(f"{name}: cannot read: a symbolic link loop") from None
+    except OSError as exc:
+        raise BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if root is not None and not real.is_relative_to(root.resolve()):
+        raise BadInput(f"{name}: a link to {real}, outside the notes folder; not followed")
+    return real
+
+
 def read_note(path: Path, *, max_bytes: int, name: str | None = None) -> str:
     """The note's text: UTF-8 without BOM, unix newlines. Raises BadInput naming the file
     (as `name` when given, e.g. its workspace-relative uri, else its path)."""
     name = name or str(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise BadInput(f"{name}: {size} bytes is over the {max_bytes}-byte limit (notes.max_file_bytes)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{name}: cannot read: {exc.strerror}") from None
+    data = _read_regular_file(path, max_bytes, name)
     nul = data.find(b"\x00", 0, 8192)
     if nul >= 0:
         raise BadInput(f"{name}: looks binary (NUL byte at offset {nul}), not a Markdown note")
@@ -178,6 +204,38 @@ def read_note(path: Path, *, max_bytes: int, name: str | None = None) -> str:
     if not text.strip():
         raise BadInput(f"{name}: {'empty file' if not text else 'only whitespace'}, nothing to extract")
     return text
+
+
+def _read_regular_file(path: Path, max_bytes: int, name: str) -> bytes:
+    """At most `max_bytes` of a regular file. Anything else is refused from its stat, before it is
+    opened: reading a FIFO waits for a writer forever, a device like /dev/zero never ends."""
+    try:
+        kind = _file_kind(os.stat(path).st_mode)
+        if kind:
+            raise BadInput(f"{name}: not a regular file ({kind}); only regular files are read")
+        # O_NONBLOCK and the second check: a file swapped for a FIFO after the stat cannot block us.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if kind := _file_kind(info.st_mode):
+                raise BadInput(f"{name}: not a regular file ({kind}); only regular files are read")
+            if info.st_size > max_bytes:
+                raise BadInput(f"{name}: {info.st_size} bytes is over the {max_bytes}-byte limit (notes.max_file_bytes)")
+            data = handle.read(max_bytes + 1)  # a file still growing stops at the limit too
+    except OSError as exc:
+        raise BadInput(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise BadInput(f"{name}: over the {max_bytes}-byte limit (notes.max_file_bytes)")
+    return data
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, for the message; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [(stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((kind for test, kind in kinds if test(mode)), "a special file")
 
 
 # ---------------------------------------------------------------------------- the note
@@ -222,6 +280,31 @@ class _Pair:
     lines: list[int]
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML without aliases and without deep nesting, which front matter (title, tags) never
+    needs: nine nested aliases expand 600 bytes into gigabytes (a "billion laughs"), and PyYAML
+    reads nesting in time quadratic in its depth (`[[[[...` 5,000 deep: 9 s), then overflows the
+    stack. Composing is lazy, so the refusal comes before the rest is even scanned."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._refuse(f"an alias (*{self.peek_event().anchor}); front matter may not use YAML anchors and aliases")
+        if self.depth >= _MAX_FRONT_MATTER_DEPTH:
+            self._refuse(f"nested too deep (more than {_MAX_FRONT_MATTER_DEPTH} levels)")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def _refuse(self, problem: str) -> None:
+        raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)
+
+
 def _split_front_matter(text: str, uri: str) -> tuple[dict[str, Any], str, int]:
     lines = text.split("\n")
     if lines[0].rstrip() != "---":
@@ -230,11 +313,14 @@ def _split_front_matter(text: str, uri: str) -> tuple[dict[str, Any], str, int]:
     if close is None:
         raise BadInput(f"{uri}: broken front matter: no closing '---' line")
     try:
-        meta = yaml.safe_load("\n".join(lines[1:close]))
+        meta = yaml.load("\n".join(lines[1:close]), Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader
+    except RecursionError:  # the depth limit above should come first; this is its backstop
+        raise BadInput(f"{uri}: broken front matter: nested too deep to read") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 2}: " if mark else ""  # + the opening '---', 1-based
-        raise BadInput(f"{uri}: broken front matter: {where}{getattr(exc, 'problem', None) or exc}") from None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]  # a ReaderError has no `problem`
+        raise BadInput(f"{uri}: broken front matter: {where}{problem}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -243,17 +329,41 @@ def _split_front_matter(text: str, uri: str) -> tuple[dict[str, Any], str, int]:
 
 
 def _front_matter_tags(value: Any, uri: str) -> list[str]:
+    """The note's tags, at most MAX_TAGS of at most MAX_TAG_CHARS; one warning per kind of problem."""
     if isinstance(value, str):
         value = value.split(",")
     elif value is not None and not isinstance(value, list):
         log.warning("%s: front matter `tags` is neither a list nor a comma-separated string; ignored", uri)
         value = None
     tags: list[str] = []
+    problems: set[str] = set()
     for item in value or []:
-        tag = str(item).strip().lstrip("#").strip() if item is not None else ""
-        if tag and tag not in tags:
+        text = _yaml_text(item) if item is not None else ""
+        if text is None:
+            problems.add("a tag that is not text (a list, a mapping, a lone surrogate escape) was dropped")
+            continue
+        tag = text.strip().lstrip("#").strip()
+        if len(tag) > MAX_TAG_CHARS:
+            problems.add(f"a tag over {MAX_TAG_CHARS} characters was dropped")
+        elif tag and tag not in tags:
             tags.append(tag)
-    return tags
+    if len(tags) > MAX_TAGS:
+        problems.add(f"only the first {MAX_TAGS} of {len(tags)} tags are kept")
+    for problem in sorted(problems):
+        log.warning("%s: front matter tags: %s", uri, problem)
+    return tags[:MAX_TAGS]
+
+
+def _yaml_text(value: Any) -> str | None:
+    """A front matter scalar as text; None for a list or a mapping, and for text that YAML escapes
+    made invalid (a lone "\\ud800", which SQLite and every export refuse). Escaped pairs are joined."""
+    if not isinstance(value, (str, int, float)):
+        return None
+    text = str(value)
+    if text.isascii():
+        return text
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")  # joins "\\ud83d\\ude00"
+    return None if _SURROGATE.search(text) else text
 
 
 # ---------------------------------------------------------------------------- language
@@ -332,16 +442,42 @@ def _inline_parts(node: SyntaxTreeNode) -> Iterator[str]:
             yield from _inline_parts(child)
 
 
+def _parse(text: str, env: dict[str, Any] | None = None) -> SyntaxTreeNode:
+    """The Markdown tree of `text`, inline nesting kept shallow enough to build and walk."""
+    tokens = _MD.parse(text, env)
+    pending = [token for token in tokens if token.children]
+    while pending:  # images hold their alt text as children of their own: flattened the same way
+        token = pending.pop()
+        token.children = _shallow(token.children or [])
+        pending += [child for child in token.children if child.children]
+    return SyntaxTreeNode(tokens)
+
+
+def _shallow(tokens: list[Token]) -> list[Token]:
+    """Inline tokens without the open/close pairs nested deeper than _MAX_INLINE_DEPTH."""
+    kept, depth = [], 0
+    for token in tokens:
+        depth += token.nesting == 1
+        if token.nesting == 0 or depth <= _MAX_INLINE_DEPTH:
+            kept.append(token)
+        depth -= token.nesting == -1
+    return kept
+
+
 def _render_markdown(lines: list[str], note: _Note) -> list[str]:
-    env = {"references": dict(note.references)}
-    return _render_blocks(SyntaxTreeNode(_MD.parse("\n".join(lines), env)).children)
+    # A view of the note's link references, not a copy: copying them for each of 20,000 Q/A
+    # snippets made a note full of references quadratic. New ones land in the snippet's own map.
+    env: dict[str, Any] = {"references": ChainMap({}, note.references)}
+    return _render_blocks(_parse("\n".join(lines), env).children)
 
 
 def _cut(blocks: list[str], limit: int) -> str:
     """Join blocks with blank lines, stopping at the last whole block that fits in `limit`."""
     kept: list[str] = []
+    size = -2  # the length of the kept blocks joined; the first block adds no separator
     for block in blocks:
-        if len("\n\n".join([*kept, block])) > limit:
+        size += 2 + len(block)
+        if size > limit:
             if not kept:  # even the first block is too long: cut inside it, at a line or sentence end
                 fence = re.match(r"`{3,}|~{3,}", block)
                 head = block[: limit - (len(fence[0]) + 1 if fence else 0)]
@@ -501,6 +637,10 @@ def _qa_pairs(section: _Section, note: _Note, config: NotesConfig) -> list[_Pair
         if i not in note.protected and (m := _QA_MARKER.match(note.lines[i])):
             kind = "a" if m["label"][0] in "Aa答回" else "q"
             markers.append((i, kind, m.end("indent") + len(m["bullet"] or "")))
+    next_question = [section.end] * len(markers)  # the line of the first question after marker n
+    for n in range(len(markers) - 2, -1, -1):
+        after = markers[n + 1]
+        next_question[n] = after[0] if after[1] == "q" else next_question[n + 1]
     pairs = []
     for n, (q_line, kind, q_col) in enumerate(markers):
         if kind != "q":
@@ -509,7 +649,7 @@ def _qa_pairs(section: _Section, note: _Note, config: NotesConfig) -> list[_Pair
             log.debug("%s:%d: a question without an answer", note.uri, note.offset + q_line + 1)
             continue
         a_line, _, a_col = markers[n + 1]
-        stop = next((line for line, k, _ in markers[n + 2:] if k == "q"), section.end)
+        stop = next_question[n + 1]
         question = _QA_LABEL.sub("", "\n\n".join(_render_markdown(_unindent(note.lines[q_line:a_line], q_col), note)))
         answer_blocks = _render_markdown(_unindent(note.lines[a_line:stop], a_col), note)
         answer_blocks[:1] = [b for b in (_QA_LABEL.sub("", b) for b in answer_blocks[:1]) if b]
@@ -548,9 +688,11 @@ def _docstring_pairs(section: _Section, note: _Note, config: NotesConfig) -> lis
     for fence in (n for block in section.blocks for n in block.walk() if n.type == "fence"):
         if (fence.info.split() or [""])[0].lower() not in ("python", "py", "python3"):
             continue
+        if len(fence.content) > _MAX_PARSED_CODE_CHARS or not _DEFINES.search(fence.content):
+            continue
         try:
             tree = ast.parse(fence.content)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # the last two: nested too deep
             log.debug("%s:%d: python block does not parse", note.uri, note.offset + fence.map[0] + 1)
             continue
         for name, node in _documented_definitions(tree):
@@ -588,15 +730,29 @@ def _parameters(args: ast.arguments) -> str:
     return ", ".join(names)
 
 
-def _section_pairs(section: _Section, note: _Note, config: NotesConfig) -> list[_Pair]:
-    def free(block: SyntaxTreeNode, pairs: list[_Pair]) -> bool:
-        first, last = note.offset + block.map[0] + 1, note.offset + block.map[1]
-        return not any(a <= last and first <= b for a, b in (p.lines for p in pairs))
+def _free_blocks(blocks: list[SyntaxTreeNode], pairs: list[_Pair], note: _Note) -> list[SyntaxTreeNode]:
+    """The blocks that share no line with any pair (a bisect per block: a note may hold 20,000 pairs)."""
+    spans: list[list[int]] = []  # the pairs' line ranges, sorted and merged
+    for a, b in sorted(p.lines for p in pairs):
+        if spans and a <= spans[-1][1] + 1:
+            spans[-1][1] = max(spans[-1][1], b)
+        else:
+            spans.append([a, b])
+    starts = [a for a, _ in spans]
 
+    def free(block: SyntaxTreeNode) -> bool:
+        first, last = note.offset + block.map[0] + 1, note.offset + block.map[1]
+        i = bisect.bisect_right(starts, last) - 1  # the last span starting at or before the block's end
+        return i < 0 or spans[i][1] < first
+
+    return [block for block in blocks if free(block)]
+
+
+def _section_pairs(section: _Section, note: _Note, config: NotesConfig) -> list[_Pair]:
     pairs = _qa_pairs(section, note, config)
-    for block in [b for b in section.blocks if b.type == "dl" and free(b, pairs)]:
+    for block in _free_blocks([b for b in section.blocks if b.type == "dl"], pairs, note):
         pairs += _definition_pairs(block, section, note, config)
-    rest = [block for block in section.blocks if free(block, pairs)]  # what the explicit pairs left over
+    rest = _free_blocks(section.blocks, pairs, note)  # what the explicit pairs left over
     pairs += _docstring_pairs(section, note, config)
     if section.title and rest:
         answer = _cut(_render_blocks(rest), config.answer_max_chars)
@@ -641,13 +797,29 @@ class NoteOutline:
     sections: list[NoteSection]
 
 
+@contextmanager
+def _parsing(uri: str) -> Iterator[None]:
+    """A note the parsers cannot take (a stack or memory limit hit deep in a library, a value no
+    rule expected) is BadInput naming it, so the run skips it and goes on with the other notes."""
+    try:
+        yield
+    except (RecursionError, MemoryError, ValueError) as exc:
+        detail = next((line for line in str(exc).splitlines() if line.strip()), "no detail")
+        raise BadInput(f"{uri}: cannot extract pairs from it ({type(exc).__name__}: {detail}); skipped") from None
+
+
 def note_outline(text: str, *, uri: str) -> NoteOutline:
     """The note's sections in order, for extraction that reads whole sections (`--llm`)."""
+    with _parsing(uri):
+        return _note_outline(text, uri)
+
+
+def _note_outline(text: str, uri: str) -> NoteOutline:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     meta, body, offset = _split_front_matter(text, uri)
     lines = body.split("\n")
     sections = []
-    for section in _sections(SyntaxTreeNode(_MD.parse(body)), len(lines)):
+    for section in _sections(_parse(body), len(lines)):
         own = "\n".join(lines[section.start:section.end]).strip("\n")
         if own.strip():
             first = section.start + next(i for i, line in enumerate(lines[section.start:]) if line.strip())
@@ -658,15 +830,22 @@ def note_outline(text: str, *, uri: str) -> NoteOutline:
 
 def extract_pairs(text: str, *, uri: str, config: NotesConfig, content_hash: str) -> list[Sample]:
     """Every question-answer pair in one note, in document order, each id at most once."""
+    with _parsing(uri):
+        return _extract_pairs(text, uri, config, content_hash)
+
+
+def _extract_pairs(text: str, uri: str, config: NotesConfig, content_hash: str) -> list[Sample]:
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     meta, body, offset = _split_front_matter(text, uri)
-    title = meta.get("title")
+    title = _yaml_text(meta.get("title")) if meta.get("title") is not None else None
+    if meta.get("title") is not None and title is None:
+        log.warning("%s: front matter title is not text; ignored", uri)
     env: dict[str, Any] = {}
-    root = SyntaxTreeNode(_MD.parse(body, env))
+    root = _parse(body, env)
     paragraphs = [n for n in root.walk() if n.type == "inline" and n.parent and n.parent.type != "heading"]
     prose = "\n".join(" ".join(" ".join(t.content for t in p.walk() if t.type == "text").split()) for p in paragraphs)
     note = _Note(uri=uri, lines=body.split("\n"), offset=offset, chinese=_is_chinese(prose),
-                 title=_clean_heading(str(title), 1) or None if isinstance(title, (str, int, float)) else None,
+                 title=_clean_heading(title, 1) or None if title is not None else None,
                  words=set(_LOWER_WORD.findall(prose)), names=set(_MID_SENTENCE_NAME.findall(prose)),
                  references=env.get("references", {}))
     for node in root.walk():

@@ -11,7 +11,11 @@ Where rows come from:
   file on one bad line and turns a column of mixed types into JSON-encoded strings (the output
   `"b"` arrives as `'"b"'`), so a dirty file would either land nothing or land altered text.
   Read here, every bad line is one error naming its line and the good rows still land. A `.json`
-  file holding one array is parsed whole (it cannot stream; use JSON lines for large files).
+  file holding one array is parsed whole (it cannot stream; use JSON lines for large files), and
+  so is a `.json` file holding one object: a pretty-printed row is one row, and an object whose
+  rows sit in its one list of objects (`{"version": 2, "data": [...]}`) gives those rows. The same
+  object in a `.jsonl` file is refused in one line: its lines are not rows, and calling each of
+  them "not valid JSON" would hide what is wrong.
 
 Formats: `alpaca` (instruction, input, output, optional system and history), `sharegpt`
 (`conversations` of {from, value} with roles human/gpt/system), `openai` (`messages` of
@@ -26,7 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -38,6 +44,8 @@ from pydantic import BaseModel, Field
 from factory.errors import BadInput
 from factory.sample import Sample, Source, content_id
 
+log = logging.getLogger(__name__)
+
 EXTRACTOR_VERSION = "dataset-rows/1"
 Format = Literal["auto", "alpaca", "sharegpt", "openai"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -48,6 +56,12 @@ LOCAL_SUFFIXES = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".cs
 # Built once: `json.dumps` with options builds an encoder per call, and every row is hashed.
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# JSON allows "\ud800" alone; it is no character, and SQLite, hashing and every export fail on it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_PROBLEM = "holds a lone surrogate escape (such as \\ud800), which is not text; fix or drop it"
+# A JSON lines file whose first line is no JSON value may be one pretty-printed document: up to
+# this size it is parsed whole to tell (beyond, it is read as JSON lines and its lines reported).
+_SNIFF_WHOLE_BYTES = 64 << 20
 # ShareGPT speakers as LLaMA-Factory's converter names them; trl does not map these for you.
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "system": "system"}
@@ -162,6 +176,7 @@ def _license(request: DatasetRequest, card_license: str | None) -> tuple[str, st
 
 
 def _open_local(path: Path, request: DatasetRequest, uri: str) -> OpenedDataset:
+    _refuse_special_file(path)
     if path.is_dir():  # a dataset folder laid out like a hub repo (data files + README.md card)
         digest = _hash_folder(path)
         license, origin = _license(request, _card_license(path / "README.md"))
@@ -174,7 +189,7 @@ def _open_local(path: Path, request: DatasetRequest, uri: str) -> OpenedDataset:
     digest = _hash_file(path)
     license, origin = _license(request, None)
     if kind == "json":
-        rows, total, line_numbers = _json_rows(path)
+        rows, total, line_numbers = _json_rows(path, request)
     else:
         rows = _datasets_rows(kind, request, data_files=str(path))
         total, line_numbers = (_parquet_rows(path) if kind == "parquet" else None), False
@@ -202,6 +217,19 @@ def _open_hub(request: DatasetRequest) -> OpenedDataset:
     uri = f"hf:{request.source}" + (f":{request.subset}" if request.subset else "") + f":{request.split}"
     return OpenedDataset(uri=uri, content_hash=f"hub:{info.sha}", revision=info.sha, license=license,
                          license_from=origin, total=total, _rows=_datasets_rows(request.source, revised))
+
+
+def _refuse_special_file(path: Path) -> None:
+    """Only regular files and folders are read, told from their stat before anything opens them:
+    reading a FIFO waits for a writer forever, and a device such as /dev/zero never ends."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise BadInput(f"{path}: not a regular file ({kind}); import a .json, .jsonl, .parquet or .csv file "
+                       "or a dataset folder")
 
 
 def _card_split_rows(dataset_info: Any, subset: str | None, split: str) -> int | None:
@@ -253,22 +281,76 @@ def _parquet_rows(path: Path) -> int | None:
         raise BadInput(f"{path}: not a readable parquet file: {exc}") from None
 
 
-def _json_rows(path: Path) -> tuple[Iterator[tuple[int, dict[str, Any] | RowError]], int, bool]:
-    """Rows of a JSON array or JSON lines file, their count, and whether rows are lines."""
+def _json_rows(path: Path, request: DatasetRequest) -> tuple[Iterator[tuple[int, dict[str, Any] | RowError]], int,
+                                                               bool]:
+    """Rows of a JSON array, JSON object or JSON lines file, their count, and whether rows are lines."""
     with path.open("rb") as handle:
         head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"["):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadInput(f"{path}: not valid JSON: {exc}") from None
+        data = _whole_json(path)
         if not isinstance(data, list):
             raise BadInput(f"{path}: expected a JSON array of objects or JSON lines")
-        return ((i, row if isinstance(row, dict) else RowError(row=i, field=None, message="not a JSON object"))
-                for i, row in enumerate(data)), len(data), False
+        return _array_rows(data), len(data), False
+    document = _spread_object(path)
+    if document is not None:
+        if path.suffix.lower() == ".jsonl":
+            raise BadInput(f"{path}: one JSON object spread over several lines, not JSON lines (one object per "
+                           "line); write one row per line, or name the file .json if it is one JSON document")
+        data = _object_rows(document, path, request)
+        return _array_rows(data), len(data), False
     with path.open("rb") as handle:
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
     return _json_lines(path), lines, True
+
+
+def _array_rows(data: list[Any]) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    return ((i, row if isinstance(row, dict) else RowError(row=i, field=None, message="not a JSON object"))
+            for i, row in enumerate(data))
+
+
+def _whole_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of 5,000 digits
+        raise BadInput(f"{path}: not valid JSON: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise BadInput(f"{path}: not valid JSON: nested too deep to read") from None
+
+
+def _spread_object(path: Path) -> dict[str, Any] | None:
+    """The file's one JSON object when it is pretty-printed over several lines; None when its
+    first line is a JSON value of its own (JSON lines) or the file is no JSON document."""
+    with path.open("rb") as handle:
+        first = next((line.strip() for line in handle if line.strip()), b"").removeprefix(b"\xef\xbb\xbf").strip()
+    try:
+        json.loads(first)
+        return None
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
+        pass
+    if first != b"{" and path.stat().st_size > _SNIFF_WHOLE_BYTES:
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
+        if first == b"{":  # a lone brace opens a pretty-printed object, never a JSON line
+            raise BadInput(f"{path}: looks like one JSON object spread over several lines (its first line is a lone "
+                           f"'{{'), but it is not valid JSON: {str(exc).splitlines()[0]}") from None
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _object_rows(document: dict[str, Any], path: Path, request: DatasetRequest) -> list[Any]:
+    """A JSON document's rows: itself when it is one row, else the one list of objects it holds."""
+    row_keys = {"instruction", "output", "conversations", "messages", *request.mapping.values()}
+    if document.keys() & row_keys:
+        return [document]
+    lists = [key for key, value in document.items() if isinstance(value, list) and value and isinstance(value[0], dict)]
+    if len(lists) != 1:
+        found = f"{len(lists)} lists of objects ({', '.join(map(repr, lists[:5]))})" if lists else "no list of objects"
+        raise BadInput(f"{path}: one JSON object with {found}, not rows; expected a JSON array of objects, JSON lines, "
+                       "or an object holding its rows in one list")
+    log.info("%s: reading the %d rows under %r", path, len(document[lists[0]]), lists[0])
+    return document[lists[0]]
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
@@ -286,6 +368,12 @@ def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
                 yield row, RowError(row=row, line=number, field=None,
                                     message=f"not valid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
                 continue
+            except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
+                yield row, RowError(row=row, line=number, field=None, message=f"not readable JSON ({exc})")
+                continue
+            except RecursionError:
+                yield row, RowError(row=row, line=number, field=None, message="not valid JSON (nested too deep to read)")
+                continue
             if not isinstance(value, dict):
                 yield row, RowError(row=row, line=number, field=None, message="not a JSON object")
                 continue
@@ -296,7 +384,9 @@ def _datasets_rows(path: str, request: DatasetRequest,
                    data_files: str | None = None) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     import datasets
 
-    datasets.logging.set_verbosity_error()
+    # Its errors reach us as exceptions and become one BadInput line; logged as well, each would be
+    # printed twice more (by its own handler and by the CLI's).
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
     datasets.disable_progress_bars()  # the CLI draws one bar for the whole import
     try:
         stream = datasets.load_dataset(path, name=request.subset, data_files=data_files, split=request.split,
@@ -340,7 +430,8 @@ def row_to_sample(row: dict[str, Any], index: int, opened: OpenedDataset) -> Sam
         fields = _CONVERTERS[opened.format](row, opened._request.mapping if opened._request else {})
     except _RowProblem as problem:
         return RowError(row=index, field=problem.field, message=problem.message)
-    digest = hashlib.sha256(_ROW_ENCODER.encode(row).encode()).hexdigest()
+    # surrogatepass: a lone surrogate in a column no field reads is hashed, not fatal.
+    digest = hashlib.sha256(_ROW_ENCODER.encode(row).encode("utf-8", "surrogatepass")).hexdigest()
     locator: dict[str, Any] = {"row": index}
     if opened.revision:
         locator["revision"] = opened.revision
@@ -369,6 +460,8 @@ def _text(value: Any, field: str, required: bool) -> str:
         return str(value)  # an answer of 42 is text "42"
     if not isinstance(value, str):
         raise _RowProblem(field, f"expected text, got {type(value).__name__}")
+    if not value.isascii() and _SURROGATE.search(value):  # isascii() is a flag read: the common case costs nothing
+        raise _RowProblem(field, SURROGATE_PROBLEM)
     return value
 
 
@@ -390,6 +483,8 @@ def _alpaca(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
     if not isinstance(history, list) or not all(
             isinstance(t, (list, tuple)) and len(t) == 2 and all(isinstance(x, str) for x in t) for t in history):
         raise _RowProblem(column, "expected a list of [user, assistant] pairs")
+    if any(not x.isascii() and _SURROGATE.search(x) for t in history for x in t):
+        raise _RowProblem(column, SURROGATE_PROBLEM)
     fields["history"] = [tuple(t) for t in history]
     return fields
 
@@ -429,7 +524,7 @@ def _sharegpt(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
         turns.append((role, _text(turn["value"], f"{field}[{position - 1}].value", True)))
     fields = _turns_to_fields(turns, field)
     if fields["system"] is None and isinstance(row.get("system"), str) and row["system"]:
-        fields["system"] = row["system"]  # LLaMA-Factory's sharegpt keeps it in its own column
+        fields["system"] = _text(row["system"], "system", False)  # LLaMA-Factory's sharegpt keeps it in its own column
     return fields
 
 

@@ -11,6 +11,9 @@ order, then an optional default callable ``(request_json) -> reply``.  A reply i
 * ``ok(content, delay=0, finish_reason="stop", usage=None)`` - a normal completion;
 * ``slow(content, delay_s)``                                  - the same, sent after ``delay_s``;
 * ``status(code, body=None, retry_after=None, headers=None)`` - an error status (429, 500, 503...);
+* ``status(code, echo_headers=True)`` / ``ok(content, echo_headers=True)`` - the request's headers
+  (Authorization included) quoted in the error message / the reply, as some proxies and debug
+  servers do: what a client must never store or log;
 * ``malformed(raw_text)``                                     - 200 whose body is not valid JSON;
 * ``drop()``                                                  - close the connection, no response;
 
@@ -20,6 +23,8 @@ or a plain ``str`` (short for ``ok(str)``).  With the queue empty and no default
 Every request (any path) is recorded - method, path, headers (Authorization included), raw and
 parsed body, monotonic receive time and the time its response was sent or the connection was
 dropped - so tests can check what the client sent, how many attempts it made and how far apart.
+
+``closed_port()`` gives a port nothing listens on, for a server that is down (connection refused).
 
 Use the ``openai_server`` fixture (import it into a test module or conftest, or list this module
 in a root ``pytest_plugins``) or the ``running_server()`` context manager::
@@ -60,6 +65,7 @@ class Ok:
     delay: float = 0.0
     finish_reason: str = "stop"
     usage: dict[str, int] | None = None  # overrides (merged over) the computed usage
+    echo_headers: bool = False  # append the request's headers to the content
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Status:
     retry_after: float | str | None = None  # sent as the Retry-After header when set
     headers: dict[str, str] | None = None
     delay: float = 0.0
+    echo_headers: bool = False  # quote the request's headers in the error message (when body is None)
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,8 @@ DefaultFn = Callable[[dict[str, Any]], ReplyLike]
 
 
 def ok(content: str, delay: float = 0.0, finish_reason: str = "stop",
-       usage: dict[str, int] | None = None) -> Ok:
-    return Ok(content, delay=delay, finish_reason=finish_reason, usage=usage)
+       usage: dict[str, int] | None = None, echo_headers: bool = False) -> Ok:
+    return Ok(content, delay=delay, finish_reason=finish_reason, usage=usage, echo_headers=echo_headers)
 
 
 def slow(content: str, delay_s: float) -> Ok:
@@ -97,8 +104,8 @@ def slow(content: str, delay_s: float) -> Ok:
 
 
 def status(code: int, body: Any = None, retry_after: float | str | None = None,
-           headers: dict[str, str] | None = None) -> Status:
-    return Status(code, body=body, retry_after=retry_after, headers=headers)
+           headers: dict[str, str] | None = None, echo_headers: bool = False) -> Status:
+    return Status(code, body=body, retry_after=retry_after, headers=headers, echo_headers=echo_headers)
 
 
 def malformed(raw_text: str = '{"id": "chatcmpl-broken", "choices": [') -> Malformed:
@@ -140,6 +147,12 @@ class RecordedRequest:
     @property
     def authorization(self) -> str | None:
         return self.header("Authorization")
+
+    def echoed_headers(self) -> str:
+        """The headers as a careless server quotes them, credentials first (as a 401 page says what it
+        was given): ``Authorization=Bearer sk-...; Host=...``."""
+        first = sorted(self.headers, key=lambda name: name.lower() not in ("authorization", "api-key"))
+        return "; ".join(f"{name}={self.headers[name]}" for name in first)
 
 
 # --------------------------------------------------------------------------- the server
@@ -275,15 +288,22 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.retry_after is not None:
                 headers["Retry-After"] = str(reply.retry_after)
             if reply.body is None:
-                payload = json.dumps(_error_body(f"scripted status {reply.code}",
-                                                 "rate_limit_exceeded" if reply.code == 429 else "server_error"))
-                self._send(record, reply.code, payload.encode("utf-8"), headers)
+                message = f"scripted status {reply.code}"
+                if reply.echo_headers:
+                    message += f"; request headers: {record.echoed_headers()}"
+                error = _error_body(message, "rate_limit_exceeded" if reply.code == 429 else "server_error")
+                if reply.echo_headers:  # and as a dict beside the message, as request dumps do
+                    error["error"]["request_headers"] = dict(record.headers)
+                self._send(record, reply.code, json.dumps(error).encode("utf-8"), headers)
             elif isinstance(reply.body, (bytes, str)):
                 raw = reply.body.encode("utf-8") if isinstance(reply.body, str) else reply.body
                 self._send(record, reply.code, raw, headers)
             else:
                 self._send_json(record, reply.code, reply.body, headers)
         else:
+            if reply.echo_headers:
+                reply = Ok(f"{reply.content}\nrequest headers: {record.echoed_headers()}", reply.delay,
+                           reply.finish_reason, reply.usage)
             self._send_json(record, 200, self.server.owner._completion(body, reply))
 
 
@@ -441,6 +461,13 @@ class OpenAIServer:
             }],
             "usage": usage,
         }
+
+
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on, so connecting to it is refused at once: a server that is down."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -181,3 +181,20 @@ def test_async_errors_map_the_same_way(openai_server: OpenAIServer) -> None:
         return seen
 
     assert asyncio.run(main()) == [openai.RateLimitError, openai.APIConnectionError, json.JSONDecodeError]
+
+
+@pytest.mark.parametrize("code, error", [(401, openai.AuthenticationError), (500, openai.InternalServerError)])
+def test_an_error_can_echo_the_request_headers_key_included(openai_server: OpenAIServer, code, error) -> None:
+    # What a careless proxy does: the key comes back in the error text a client would log or store.
+    openai_server.script(status(code, echo_headers=True))
+    with client(openai_server) as c, pytest.raises(error) as info:
+        chat(c)
+    assert "request headers: authorization=bearer test-key; " in str(info.value).lower()  # the credentials first
+    assert "Bearer test-key" in info.value.body["request_headers"].values()
+
+
+def test_a_reply_can_echo_the_request_headers(openai_server: OpenAIServer) -> None:
+    openai_server.script(ok("Sorry.", echo_headers=True))
+    with client(openai_server) as c:
+        content = chat(c).choices[0].message.content
+    assert content.lower().startswith("sorry.\nrequest headers: authorization=bearer test-key; ")

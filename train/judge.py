@@ -14,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from factory.llm import ChatRequest, LLMClient, LLMSettings, template_hash
+from factory.llm import ChatRequest, LLMClient, LLMSettings, LLMUnavailable, template_hash
 from factory.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -62,14 +62,16 @@ def judge_answers(ws: Workspace, items: list[tuple[str, str, str]]) -> tuple[lis
     requests = [ChatRequest(messages=judge_messages(*item), template_hash=template_hash(RUBRIC), json_mode=True,
                             temperature=0.0, max_tokens=200, key=f"judge-{i}") for i, item in enumerate(items)]
 
-    async def run() -> list[Any]:
+    async def run() -> tuple[list[Any], str | None]:
         client = LLMClient(settings)
         try:
-            return await client.chat_many(requests)
+            return await client.chat_many(requests), client.unavailable
         finally:
             await client.close()
 
-    results = asyncio.run(run())
+    results, unavailable = asyncio.run(run())
+    if unavailable:  # a bad key or model fails every answer the same way: say so once, score nothing
+        raise LLMUnavailable(f"judge: {unavailable}")
     scores = [parse_scores(r.content) for r in results]
     failed = sum(s is None for s in scores)
     if failed:

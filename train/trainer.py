@@ -33,9 +33,9 @@ from typing import Any
 
 from factory.errors import BadInput, FactoryError, VersionError
 from factory.versions import (
-    FORMAT,
     GENERAL_EVAL,
     VersionInfo,
+    legacy_note,
     resolve_version,
     verify_version,
 )
@@ -94,12 +94,11 @@ def frozen_version(ws: Workspace, ref: str) -> VersionInfo:
         raise BadInput(f"--dataset {ref}: a file, not a frozen version; import it, review it, `factory freeze NAME` "
                        "and train on NAME@vN")
     version = resolve_version(ws, ref)
-    if version.manifest.get("format") != FORMAT:
-        raise VersionError(f"{version.ref}: {version.path / 'manifest.json'} is not a frozen version "
-                           f"(format {version.manifest.get('format')!r})")
-    problems = verify_version(version)
+    problems = verify_version(version)  # the format, every hash, and the store's record of the version
     if problems:
         raise VersionError(f"{version.ref} does not verify ({problems[0]}); refusing to train on it")
+    if note := legacy_note(version):
+        log.warning("%s", note)
     return version
 
 

@@ -81,8 +81,9 @@ def version_detail(versions: list[VersionInfo]) -> None:
     card_tab, manifest_tab = st.tabs(["Dataset card", "Manifest"])
     with card_tab:
         card = version.path / CARD
-        # The card is written by `freeze` from the manifest (counts, sources, licenses): no sample text.
-        st.markdown(card.read_text(encoding="utf-8") if card.is_file() else "(no dataset card)")
+        # As text, not Markdown: the card quotes source names and licenses taken from datasets' own cards,
+        # where an image or a link would reach the page (and load from, or point to, anywhere).
+        widgets.text_block(CARD, card.read_text(encoding="utf-8") if card.is_file() else "(no dataset card)")
     with manifest_tab:
         st.json(version.manifest, expanded=1)
 

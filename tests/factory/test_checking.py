@@ -1,7 +1,10 @@
 """The check runner: duplicates across sources and against earlier frozen versions."""
 
+import pytest
+
 from factory.checking import check_pending
 from factory.sample import Sample, Source
+from factory.store import SampleFilter
 from factory.versions import freeze_version
 from tests.conftest import varied_text
 
@@ -60,3 +63,95 @@ def test_the_configured_training_tokenizer_measures_length(ws, tmp_path):
     with ws.open_store() as store:
         assert "too_many_tokens" in [f.code for f in store.get(long.id).findings]
         assert "too_many_tokens" not in [f.code for f in store.get(short.id).findings]
+
+
+# -- a check never overwrites what a person did while it ran --------------------------------
+REFUSAL = "I'm sorry, but as an AI language model I cannot help with that request."
+
+
+def _pending(ws, *samples: Sample) -> None:
+    with ws.open_store() as store:
+        store.sync_document("notes", "a.md", "h1", "v1", list(samples), actor="job")
+
+
+def _while_checking(action):
+    """A progress callback that runs `action` once, between the check's first two stages: after
+    the batch was read and before the results are written, as a reviewer in the app would."""
+    done = []
+
+    def progress(step: int, total: int) -> None:
+        if not done:
+            done.append(step)
+            action()
+    return progress
+
+
+def test_an_approval_made_while_the_check_ran_is_kept(ws):
+    refused = Sample(instruction=varied_text(10), output=REFUSAL, source=Source(kind="notes", uri="a"))
+    _pending(ws, refused)
+
+    def approve() -> None:
+        with ws.open_store() as other:
+            other.set_status([refused.id], "approved", actor="reviewer:ann",
+                             expected_revisions={refused.id: other.get(refused.id).revision})
+
+    summary = check_pending(ws, progress=_while_checking(approve))
+    with ws.open_store() as store:
+        sample, history = store.get(refused.id), store.history(refused.id)
+    assert sample.status == "approved"
+    assert [h.actor for h in history if "status" in h.changes] == ["job", "reviewer:ann"]
+    assert summary.changed_meanwhile == [refused.id] and summary.rejected == 0
+
+
+def test_a_fix_made_while_the_check_ran_is_kept_and_checked_next_time(ws):
+    refused = Sample(instruction=varied_text(11), output=REFUSAL, source=Source(kind="notes", uri="a"))
+    _pending(ws, refused)
+    fixed_text = varied_text(12, words=20)
+
+    def fix() -> None:
+        with ws.open_store() as other:
+            other.edit(refused.id, other.get(refused.id).revision, {"output": fixed_text}, actor="reviewer:ann")
+
+    check_pending(ws, progress=_while_checking(fix))
+    with ws.open_store() as store:
+        after_first = store.get(refused.id)
+        unchecked = store.ids(SampleFilter(unchecked=True))
+    assert after_first.status == "pending" and after_first.output == fixed_text
+    assert after_first.findings == [] and unchecked == [refused.id]  # the old text's refusal is not its finding
+
+    second = check_pending(ws)  # the next run checks the text the reviewer wrote
+    with ws.open_store() as store:
+        assert store.ids(SampleFilter(unchecked=True)) == []
+        assert store.get(refused.id).status == "pending"
+    assert second.checked == 1 and second.rejected == 0
+
+
+def test_samples_nobody_touched_are_still_checked_and_rejected(ws):
+    refused = Sample(instruction=varied_text(13), output=REFUSAL, source=Source(kind="notes", uri="a"))
+    touched = Sample(instruction=varied_text(14), output=REFUSAL, source=Source(kind="notes", uri="a"))
+    _pending(ws, refused, touched)
+
+    def approve() -> None:
+        with ws.open_store() as other:
+            other.set_status([touched.id], "approved", actor="reviewer:ann")
+
+    summary = check_pending(ws, progress=_while_checking(approve))
+    with ws.open_store() as store:
+        assert store.get(refused.id).status == "rejected"
+        assert store.get(touched.id).status == "approved"
+    assert (summary.checked, summary.rejected) == (1, 1)
+
+
+def test_a_check_that_crashes_is_a_failed_job_with_its_error(ws, monkeypatch):
+    _pending(ws, Sample(instruction=varied_text(15), output=varied_text(16), source=Source(kind="notes", uri="a")))
+    import factory.checking
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in a check")
+
+    monkeypatch.setattr(factory.checking, "run_checks", broken)
+    with pytest.raises(ValueError):
+        check_pending(ws)
+    with ws.open_store() as store:
+        job = store.jobs(limit=1)[0]
+    assert job.state == "failed" and "a bug in a check" in job.error_log[0]["error"]

@@ -1,6 +1,8 @@
 """The real `factory` command in a subprocess, as a user or a cron job runs it."""
 
 import json
+import re
+from pathlib import Path
 
 from tests.conftest import qa_note, run_cli, write_note
 
@@ -126,3 +128,74 @@ def test_show_puts_a_duplicate_beside_the_sample_it_duplicates(tmp_path):
     assert other["output"] != shown["sample"]["output"] and "rank 8" in other["output"]
     text = run_cli("show", flagged[0]["id"], cwd=ws).stdout
     assert finding["related_id"] in text and other["source"]["uri"] in text
+
+
+# Terminal control sequences a sample, a name or a file name could carry: clear the screen, retitle the
+# window, a C1 CSI (red), a carriage return that overwrites the line, NUL, a backspace and DEL.
+CONTROLS = "clear\x1b[2J title\x1b]0;pwned\x07 c1\x9b31m cr\rover nul\x00 bs\x08 del\x7f"
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def hostile_workspace(tmp_path: Path) -> tuple[Path, str, str]:
+    """A workspace with a note named with control characters and a dataset row holding them, approved
+    by a reviewer whose name holds them too. Returns the folder, the row's and the note's sample ids."""
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws), cwd=tmp_path)
+    write_note(ws / "notes", "evil\x1b[2J.md", qa_note(("What is a control character?", "A byte a terminal obeys.")))
+    (ws / "notes" / "bad\x1b]0;x\x07.md").write_bytes(b"# Not UTF-8 \xff\xfe\n")
+    extracted = run_cli("extract", "notes", "notes", cwd=ws)
+    assert not RAW_CONTROL.search(extracted.stderr) and "bad\\x1b]0;x\\x07.md" in extracted.stderr
+    row = {"instruction": f"Why {CONTROLS}?", "output": f"Because\ttabs and\nlines stay. {CONTROLS}"}
+    (ws / "rows.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    run_cli("import", "rows.jsonl", cwd=ws)
+    (note,) = [json.loads(line) for line in run_cli("ls", "--source", "notes", "--json", cwd=ws).stdout.splitlines()]
+    (row,) = [json.loads(line) for line in run_cli("ls", "--source", "dataset", "--json", cwd=ws).stdout.splitlines()]
+    run_cli("approve", row["id"], "--reviewer", "ann\x1b[2J", cwd=ws)
+    return ws, row["id"], note["id"]
+
+
+def test_show_and_ls_print_control_characters_visibly_never_raw(tmp_path):
+    ws, row_id, note_id = hostile_workspace(tmp_path)
+    shown = run_cli("show", row_id, cwd=ws).stdout
+    assert not RAW_CONTROL.search(shown), repr(shown)
+    assert "clear\\x1b[2J title\\x1b]0;pwned\\x07 c1\\x9b31m cr\\x0dover nul\\x00 bs\\x08 del\\x7f" in shown
+    assert re.search(r"Because\s+tabs and\nlines stay\.", shown)  # tab and newline are text (rich expands tabs)
+    assert "ann\\x1b[2J approved" in shown  # the history
+    assert "notes/evil\\x1b[2J.md" in run_cli("show", note_id, cwd=ws).stdout  # a file name
+    for command in (("ls", "--limit", "0"), ("jobs",), ("status",)):
+        printed = run_cli(*command, cwd=ws).stdout
+        assert not RAW_CONTROL.search(printed), (command, printed)
+    assert "\\x1b[2J" in run_cli("ls", "--limit", "0", cwd=ws).stdout
+
+
+def test_rich_markup_and_emoji_codes_in_text_are_printed_literally(tmp_path):
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws), cwd=tmp_path)
+    text = "Is dsfolder:train: a :smile: [bold]bold[/bold] or [/] markup?"
+    rows = ws / "rows.jsonl"
+    rows.write_text(json.dumps({"instruction": text, "output": "Neither: " + text}) + "\n", encoding="utf-8")
+    run_cli("import", "rows.jsonl", "--license", "cc-by-4.0 [/] :train:", cwd=ws)
+    (sample,) = [json.loads(line) for line in run_cli("ls", "--json", cwd=ws).stdout.splitlines()]
+    assert text in run_cli("show", sample["id"], cwd=ws).stdout
+    assert "dsfolder:train:" in run_cli("ls", cwd=ws).stdout
+    assert "cc-by-4.0 [/] :train:" in run_cli("status", cwd=ws).stdout
+
+
+def test_a_dataset_folders_split_is_named_as_it_is(tmp_path):
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws), cwd=tmp_path)
+    (ws / "dsfolder").mkdir()
+    (ws / "dsfolder" / "train.jsonl").write_text(json.dumps({"instruction": "What is a split?", "output":
+                                                             "A named part of a dataset."}) + "\n")
+    assert "dsfolder:train: 1 rows read as alpaca" in run_cli("import", "dsfolder", cwd=ws).stdout
+
+
+def test_an_import_that_reads_no_rows_says_so(tmp_path):
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws), cwd=tmp_path)
+    (ws / "empty.jsonl").write_text("")
+    (ws / "broken.jsonl").write_text("not json\n{also not\n")
+    empty = run_cli("import", "empty.jsonl", cwd=ws).stdout
+    assert "no rows read from empty.jsonl: it is empty" in empty and "read as ;" not in empty
+    broken = run_cli("import", "broken.jsonl", cwd=ws).stdout
+    assert "broken.jsonl: none of the 2 rows could be read" in broken and "read as ;" not in broken

@@ -2,7 +2,10 @@
 
 import tomllib
 
-from factory.config import DEFAULT_CONFIG_TOML, WorkspaceConfig
+import pytest
+
+from factory.config import DEFAULT_CONFIG_TOML, WorkspaceConfig, load_config
+from factory.errors import FactoryError
 
 
 def test_the_documented_config_file_states_every_default():
@@ -14,3 +17,10 @@ def test_the_documented_config_file_states_every_default():
             if key == "severity":
                 continue
             assert written[section][key] == value, f"{section}.{key}"
+
+
+def test_a_config_that_cannot_be_read_is_a_factory_error_naming_it(tmp_path):
+    folder = tmp_path / "config.toml"
+    folder.mkdir()  # IsADirectoryError is no FactoryError: the CLI and the review app would show a traceback
+    with pytest.raises(FactoryError, match=r"config\.toml: is a folder"):
+        load_config(folder)

@@ -1,4 +1,6 @@
+import errno
 import json
+from pathlib import Path
 
 import pytest
 
@@ -6,6 +8,7 @@ from factory.errors import VersionError
 from factory.exports import export_version
 from factory.sample import Sample, Source
 from factory.versions import freeze_version
+from tests.conftest import run_cli
 
 SAMPLES = [
     Sample(instruction="Translate to English", input="你好", output="Hello", system="You translate.",
@@ -84,3 +87,52 @@ def test_export_refuses_a_tampered_version(version, tmp_path):
     with pytest.raises(VersionError, match="does not verify"):
         export_version(version, "alpaca", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def one_line_error(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_export_onto_an_existing_file_is_one_line(version, ws, tmp_path):
+    taken = tmp_path / "taken.json"
+    taken.write_text("mine\n")
+    line = one_line_error(run_cli("export", "kb@v1", "--format", "alpaca", "--out", str(taken), cwd=ws.root,
+                                  check=False))
+    assert str(taken) in line and "not a folder" in line
+    assert taken.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("inside", [".factory/versions/kb/v1/out", ".factory/versions/kb/v1", ".factory/versions"])
+def test_export_into_the_versions_folder_is_refused(version, ws, inside):
+    line = one_line_error(run_cli("export", "kb@v1", "--format", "alpaca", "--out", inside, cwd=ws.root,
+                                  check=False))
+    assert ".factory/versions" in line
+    assert sorted(p.name for p in version.path.iterdir()) == ["README.md", "eval.jsonl", "manifest.json",
+                                                              "train.jsonl"]
+    assert run_cli("verify", "kb@v1", cwd=ws.root).returncode == 0
+
+
+def test_a_full_disk_leaves_no_partial_file(version, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    export_version(version, "alpaca", out)  # an earlier, whole export
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_write_text = Path.write_text
+
+    def disk_full(self, data, *args, **kwargs):
+        if "eval" in self.name:  # the second file: the first one was written whole
+            real_write_text(self, data[: len(data) // 2], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(VersionError) as failed:
+        export_version(version, "alpaca", out)
+    message = str(failed.value)
+    assert "\n" not in message and str(out / "eval.json") in message and "No space left" in message
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the earlier export, untouched
+    fresh = tmp_path / "fresh"
+    with pytest.raises(VersionError):
+        export_version(version, "alpaca", fresh)
+    assert list(fresh.iterdir()) == []  # no half-written file, no temporary left behind

@@ -14,9 +14,10 @@ from itertools import count
 import pytest
 
 from factory.generate import BLACKLIST, generate, passes_filters
+from factory.llm import LLMUnavailable
 from factory.workspace import Workspace
 from tests.conftest import REPO, killed_while_recording, run_cli, varied_text
-from tests.openai_server import malformed, ok
+from tests.openai_server import closed_port, malformed, ok, status
 
 KEY = "sk-secret-do-not-store"
 
@@ -273,3 +274,83 @@ def test_cli_generate_and_status_show_cost_and_runs(gen_ws, openai_server):
                       check=False)
     assert missing.returncode == 1 and "FACTORY_API_KEY is not set" in missing.stderr
     assert Workspace(ws.root)  # the workspace is intact
+
+
+def cli_env(base_url: str) -> dict[str, str]:
+    return {"FACTORY_API_KEY": KEY, "FACTORY_BASE_URL": base_url, "FACTORY_MODEL": "test-model"}
+
+
+def quick_retries(ws: Workspace) -> None:
+    """One retry, at once: what the CLI reads from the config file."""
+    ws.config_path.write_text(ws.config_path.read_text().replace("max_retries = 6", "max_retries = 1")
+                              .replace("backoff_base_s = 1.0", "backoff_base_s = 0.001"))
+
+
+def stored_bytes(ws: Workspace) -> bytes:
+    """Every byte under .factory/: the store with its WAL and history, the config, the lock, versions."""
+    return b"".join(p.read_bytes() for p in sorted((ws.root / ".factory").rglob("*")) if p.is_file())
+
+
+def test_a_key_that_errors_and_replies_quote_stays_out_of_the_store_the_ledger_and_the_log(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    quick_retries(ws)
+    openai_server.script(status(500, echo_headers=True), status(500, echo_headers=True),  # round 1 fails for good
+                         ok("Sorry, no JSON today.", echo_headers=True))  # round 2: kept raw, unparsable
+    env = cli_env(openai_server.base_url)
+    made = run_cli("-v", "generate", "--count", "4", "--seeds", str(seeds), "--concurrency", "1", cwd=ws.root, env=env)
+    assert "retrying in" in made.stderr and "Bearer [redacted]" in made.stderr
+    (run,) = json.loads(run_cli("ledger", "--json", cwd=ws.root, env=env).stdout)
+    failed, unparsable = run["requests_log"][:2]
+    assert failed["outcome"] == "failed" and failed["error"].startswith("InternalServerError 500: ")
+    assert "Bearer [redacted]" in failed["error"]
+    assert unparsable["outcome"] == "unparsable" and unparsable["raw"].startswith("Sorry, no JSON today.")
+    assert "Bearer [redacted]" in unparsable["raw"]
+    shown = run_cli("ledger", run["id"], cwd=ws.root, env=env).stdout
+    assert "InternalServerError 500" in shown
+    for text in (made.stdout, made.stderr, shown, json.dumps(run)):
+        assert KEY not in text
+    assert KEY.encode() not in stored_bytes(ws)
+
+
+def test_a_rejected_key_fails_the_run_in_one_line_and_exit_1(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    openai_server.set_default(lambda body: status(401, echo_headers=True))
+    env = cli_env(openai_server.base_url)
+    failed = run_cli("-v", "generate", "--count", "4", "--seeds", str(seeds), "--concurrency", "2", cwd=ws.root,
+                     env=env, check=False)
+    assert failed.returncode == 1, failed.stderr
+    (line,) = [x for x in failed.stderr.splitlines() if x.startswith("error:")]
+    assert "AuthenticationError 401" in line and "check $FACTORY_API_KEY" in line and "0 pairs added" in line
+    assert "run the same command to continue" not in failed.stderr
+    assert len(openai_server.chat_requests) <= 2  # the requests already in flight, nothing after
+    (run,) = json.loads(run_cli("ledger", "--json", cwd=ws.root, env=env).stdout)
+    assert run["state"] == "failed" and {e["outcome"] for e in run["requests_log"]} == {"failed"}
+    assert "Bearer [redacted]" in run["requests_log"][0]["error"]
+    for text in (failed.stdout, failed.stderr, run_cli("ledger", run["id"], cwd=ws.root, env=env).stdout):
+        assert KEY not in text
+    assert KEY.encode() not in stored_bytes(ws)
+
+
+def test_an_unreachable_server_fails_the_run_in_one_line_and_exit_1(gen_ws):
+    ws, seeds = gen_ws
+    quick_retries(ws)
+    base_url = f"http://127.0.0.1:{closed_port()}/v1"
+    failed = run_cli("generate", "--count", "4", "--seeds", str(seeds), cwd=ws.root, env=cli_env(base_url),
+                     check=False)
+    lines = [x for x in failed.stderr.splitlines() if x.strip()]
+    assert failed.returncode == 1 and len(lines) == 1, failed.stderr
+    assert lines[0].startswith("error: ") and "APIConnectionError" in lines[0] and base_url in lines[0]
+
+
+def test_a_key_revoked_midway_keeps_the_pairs_made_and_the_run_continues_once_fixed(gen_ws, openai_server):
+    ws, seeds = gen_ws
+    model, answered = FakeModel(), count()
+    openai_server.set_default(lambda body: model(body) if next(answered) < 2 else status(401))
+    with pytest.raises(LLMUnavailable, match=r"AuthenticationError 401.*4 pairs added.*the same command continues"):
+        generate(ws, count=8, seeds=str(seeds), concurrency=1)
+    with ws.open_store() as store:
+        (run,) = store.llm_runs()
+        assert run["state"] == "failed" and store.count() == 4
+    openai_server.set_default(model)  # the key works again
+    result = generate(ws, count=8, seeds=str(seeds), concurrency=1)
+    assert result.resumed and result.total >= 8 and result.stopped is None

@@ -166,6 +166,31 @@ def test_a_row_turning_bad_keeps_the_sample_it_yielded(ws, data):
                         "What does option 2 do?": "approved"}
 
 
+def test_a_row_turning_bad_below_an_inserted_row_keeps_what_it_yielded(ws):
+    data = write_jsonl(ws.root / "data.jsonl", [qa(i) for i in range(6)])
+    import_dataset(ws, request(data))
+    with ws.open_store() as store:
+        store.set_status(store.ids(), "approved", actor="ana")
+    rows = [json.dumps(qa(i)) for i in range(6)]
+    rows[3] = rows[3][:-5]  # option 3 turns unreadable ...
+    del rows[5]  # ... option 5 is really gone ...
+    write_jsonl(data, [json.dumps(qa(9)), *rows])  # ... and a new row above shifts every row number by one
+    result = import_dataset(ws, request(data))
+    assert (result.bad_rows, result.job.added, result.job.retired) == (1, 1, 1)
+    assert live(ws) == {**{f"What does option {i} do?": "approved" for i in range(5)},
+                        "What does option 9 do?": "pending"}
+
+
+def test_rows_turning_bad_at_the_ends_keep_what_they_yielded(ws):
+    data = write_jsonl(ws.root / "data.jsonl", [qa(i) for i in range(4)])
+    import_dataset(ws, request(data))
+    rows = [json.dumps(qa(i)) for i in range(4)]
+    write_jsonl(data, ["{not json", json.dumps(qa(7)), *rows[1:3], "[1, 2"])  # options 0 and 3 turn unreadable
+    result = import_dataset(ws, request(data))
+    assert (result.bad_rows, result.job.retired) == (2, 0)
+    assert set(live(ws)) == {f"What does option {i} do?" for i in (0, 1, 2, 3, 7)}
+
+
 def test_a_failed_import_keeps_everything_stored_before(ws, data):
     import_dataset(ws, request(data))
     with ws.open_store() as store:
@@ -177,6 +202,17 @@ def test_a_failed_import_keeps_everything_stored_before(ws, data):
     with ws.open_store() as store:
         assert [j.state for j in store.jobs()] == ["failed", "completed"]
         assert store.count(SampleFilter(include_retired=True)) == 3
+
+
+def test_a_failed_import_records_its_error_for_factory_jobs(ws, data):
+    write_jsonl(data, [{"question": "q", "reply": "a"}])
+    with pytest.raises(BadInput):
+        import_dataset(ws, request(data))
+    (job, *_) = json.loads(run_cli("jobs", "--json", cwd=ws.root).stdout)
+    assert (job["state"], job["errors"]) == ("failed", 0)  # no bad row; the log says why the import failed
+    (error,) = job["error_log"]
+    assert error["file"] == "data.jsonl" and "cannot tell the format" in error["error"] and "\n" not in error["error"]
+    assert "cannot tell the format" in run_cli("jobs", cwd=ws.root).stdout
 
 
 def test_a_missing_file_is_bad_input_and_no_job(ws):
@@ -370,6 +406,24 @@ def test_cli_unreachable_hub_exits_1_with_one_line(ws):
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "someone/no-such-dataset" in result.stderr
+
+
+def test_cli_pretty_printed_jsonl_exits_1_with_one_line_naming_the_file(ws):
+    (ws.root / "pretty.jsonl").write_text(json.dumps({"data": [qa(0), qa(1)]}, indent=2), encoding="utf-8")
+    result = run_cli("import", "pretty.jsonl", cwd=ws.root, check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "pretty.jsonl" in line and "several lines" in line
+
+
+@pytest.mark.parametrize(("name", "content"), [("bad.parquet", b"PAR1 not really parquet"),
+                                               ("bad.csv", b'instruction,output\n"open quote,x\n')])
+def test_cli_unreadable_parquet_or_csv_is_one_line(ws, name, content):
+    (ws.root / name).write_bytes(content)
+    result = run_cli("import", name, cwd=ws.root, check=False)
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {name}: ")
 
 
 def test_cli_jobs_lists_the_import_with_its_bad_rows(ws):

@@ -3,6 +3,7 @@
 import json
 import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import pytest
 from factory.errors import FactoryError, JobLocked
 from factory.ingest import extract_notes
 from factory.jobs import job_lock
-from factory.store import SampleFilter
+from factory.store import SampleFilter, Store
 from tests.conftest import REPO, qa_note, run_cli, write_note
 
 
@@ -174,3 +175,58 @@ def test_line_ending_or_bom_changes_alone_are_no_change(ws, notes):
     path.write_bytes(b"\xef\xbb\xbf" + path.read_text(encoding="utf-8").replace("\n", "\r\n").encode("utf-8"))
     job = extract_notes(ws, notes)
     assert (job.added, job.retired, job.skipped) == (0, 0, 2)
+
+
+def test_a_link_to_a_note_outside_the_folder_is_skipped_naming_the_link(ws, notes, tmp_path, caplog):
+    outside = write_note(tmp_path / "elsewhere", "secret.md", qa_note(("What is the root password?", "Never in a note.")))
+    (notes / "secret.md").symlink_to(outside)
+    with caplog.at_level(logging.WARNING):
+        job = extract_notes(ws, notes)
+    assert job.added == 3 and "What is the root password?" not in live(ws)
+    (error,) = job.error_log
+    assert error["file"] == "notes/secret.md" and "outside the notes folder" in error["error"]
+    assert any("notes/secret.md" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_a_link_inside_the_folder_is_read_as_its_target_and_removing_it_retires_its_pairs(ws, notes):
+    draft = write_note(notes / ".drafts", "x.md", qa_note(("What is a draft?", "A note not yet published.")))
+    (notes / "draft.md").symlink_to(draft)  # the hidden folder is read only through this link
+    (notes / "again.md").symlink_to(notes / "a.md")  # a note linked twice is read once
+    job = extract_notes(ws, notes)
+    assert (job.added, job.errors) == (4, 0)
+    with ws.open_store() as store:
+        assert sorted(store.documents("notes")) == ["notes/.drafts/x.md", "notes/a.md", "notes/sub/b.md"]
+    (notes / "draft.md").unlink()
+    job = extract_notes(ws, notes)
+    assert (job.retired, job.skipped) == (1, 2) and "What is a draft?" not in live(ws)
+
+
+def test_a_symlink_loop_is_named_and_the_rest_syncs(ws, notes):
+    (notes / "loop.md").symlink_to(notes / "loop.md")
+    job = extract_notes(ws, notes)
+    assert (job.state, job.added) == ("completed", 3)
+    (error,) = job.error_log
+    assert error["file"] == "notes/loop.md" and "link loop" in error["error"]
+
+
+def test_a_failed_job_records_its_error_for_factory_jobs(ws, notes, monkeypatch):
+    def disk_full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Store, "sync_document", disk_full)
+    with pytest.raises(sqlite3.OperationalError):
+        extract_notes(ws, notes)
+    monkeypatch.undo()
+    with ws.open_store() as store:
+        (job,) = store.jobs()
+    assert job.state == "failed" and job.errors == 0  # no bad note; the log says why the job failed
+    (error,) = job.error_log
+    assert error["file"] == "notes/a.md" and error["error"] == "OperationalError: database or disk is full"
+    assert "database or disk is full" in run_cli("jobs", cwd=ws.root).stdout
+
+
+def test_a_note_of_20000_pairs_lands_whole(ws):
+    pairs = [(f"What is k{i}?", f"Knob {i}.") for i in range(20_000)]
+    write_note(ws.root / "notes", "big.md", qa_note(*pairs))  # 620 KB, under notes.max_file_bytes
+    job = extract_notes(ws, ws.root / "notes")
+    assert (job.added, job.errors) == (20_000, 0)

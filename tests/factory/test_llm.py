@@ -14,7 +14,7 @@ import pytest
 from factory.config import LLMConfig
 from factory.errors import BadInput
 from factory.llm import BudgetExceeded, ChatRequest, LLMClient, LLMSettings, api_key
-from tests.openai_server import drop, malformed, ok, slow, status
+from tests.openai_server import closed_port, drop, malformed, ok, slow, status
 
 KEY = "sk-test-secret-123"
 
@@ -127,3 +127,61 @@ def test_a_missing_key_names_the_variable_and_the_key_is_never_logged(openai_ser
     with caplog.at_level(logging.DEBUG):
         run(make_client(openai_server, []), ask())
     assert caplog.records and KEY not in caplog.text
+
+
+def test_an_error_that_quotes_the_key_keeps_it_out_of_the_result_and_the_log(openai_server, caplog):
+    openai_server.script(status(500, echo_headers=True), status(401, echo_headers=True))
+    with caplog.at_level(logging.INFO):
+        (result,) = run(make_client(openai_server, []), ask())
+    assert result.outcome == "failed" and result.attempts == 2
+    assert result.error.lower().startswith("authenticationerror 401: error code: 401 - scripted status 401; "
+                                           "request headers: authorization=bearer [redacted]; ")
+    assert "retrying in" in caplog.text and "Bearer [redacted]" in caplog.text
+    assert KEY not in result.error and KEY not in caplog.text
+
+
+def test_a_reply_that_quotes_the_key_comes_back_without_it(openai_server):
+    openai_server.script(ok("Sorry, I cannot.", echo_headers=True), ok("Send `Authorization: Bearer abc123456789`."))
+    echoed, taught = run(make_client(openai_server, [], concurrency=1), ask(), ask())
+    assert echoed.outcome == "ok" and echoed.content.startswith("Sorry, I cannot.") and KEY not in echoed.content
+    assert taught.content == "Send `Authorization: Bearer abc123456789`."  # a reply is data: only the key goes
+
+
+@pytest.mark.parametrize("reply, fix", [(lambda: status(401), "$FACTORY_API_KEY"),
+                                        (lambda: status(403), "$FACTORY_API_KEY"),
+                                        (lambda: status(404, body={"error": {"message": "model not found"}}),
+                                         "$FACTORY_MODEL"),
+                                        (lambda: status(400, body={"error": {"message": "Model Not Exist"}}),
+                                         "$FACTORY_MODEL")],
+                         ids=["401", "403", "404", "400-model"])
+def test_a_permanent_failure_names_its_fix_and_stops_the_requests_not_yet_sent(openai_server, reply, fix):
+    openai_server.script(reply(), default=lambda body: ok("never asked"))
+    client = make_client(openai_server, [], concurrency=1)
+    results = run(client, *[ask(f"q{i}") for i in range(4)])
+    assert [r.outcome for r in results] == ["failed", "not_sent", "not_sent", "not_sent"]
+    assert results[0].permanent and fix in results[0].error and client.unavailable == results[0].error
+    assert len(openai_server.chat_requests) == 1
+
+
+def test_a_closed_port_is_permanent_once_the_retries_are_spent(openai_server):
+    closed = make_client(openai_server, [], max_retries=2, concurrency=1,
+                         base_url=openai_server.base_url.replace(str(openai_server.port), str(closed_port())))
+    results = run(closed, ask("a"), ask("b"))
+    assert [r.outcome for r in results] == ["failed", "not_sent"] and results[0].attempts == 3
+    assert results[0].error.startswith("APIConnectionError") and "$FACTORY_BASE_URL" in results[0].error
+
+
+def test_failures_that_may_pass_do_not_stop_the_other_requests(openai_server):
+    openai_server.script(*[status(500)] * 4, status(400), default=lambda body: ok("fine"))
+    results = run(make_client(openai_server, [], concurrency=1), ask("a"), ask("b"), ask("c"))
+    assert [r.outcome for r in results] == ["failed", "failed", "ok"]
+    assert not any(r.permanent for r in results)
+
+
+
+def test_the_sdks_own_log_lines_lose_the_key_too(openai_server, caplog):
+    # A gateway that takes the key as a URL parameter: the HTTP transport logs every URL at INFO (-v).
+    client = make_client(openai_server, [], base_url=f"{openai_server.base_url}/?api-key={KEY}")
+    with caplog.at_level(logging.INFO):
+        run(client, ask())
+    assert "HTTP Request: POST" in caplog.text and KEY not in caplog.text

@@ -3,15 +3,17 @@ their chunk locator, and the incremental rules (unchanged notes and answered chu
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
 import pytest
 
+from factory.llm import LLMUnavailable
 from factory.llm_notes import extract_notes_llm
 from factory.store import SampleFilter
 from tests.conftest import killed_while_recording, run_cli, write_note
-from tests.openai_server import ok, status
+from tests.openai_server import closed_port, ok, status
 
 KEY = "sk-notes-secret"
 
@@ -139,3 +141,76 @@ def test_cli_extract_llm_reports_chunks_and_cost(llm_ws, openai_server):
                       env={**env, "FACTORY_API_KEY": ""})
     assert missing.returncode == 1 and "FACTORY_API_KEY is not set" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def cli_ready(ws, base_url: str) -> dict[str, str]:
+    """The fixture's settings in the config file, for the CLI: one chunk a section, one request at a
+    time, one retry at once. Returns the environment to run it in."""
+    text = ws.config_path.read_text()
+    for default, value in (("chunk_tokens = 1200", "chunk_tokens = 50"),
+                           ("min_chunk_chars = 80", "min_chunk_chars = 10"), ("concurrency = 8", "concurrency = 1"),
+                           ("max_retries = 6", "max_retries = 1"), ("backoff_base_s = 1.0", "backoff_base_s = 0.001")):
+        text = text.replace(default, value)
+    ws.config_path.write_text(text)
+    return {"FACTORY_API_KEY": KEY, "FACTORY_BASE_URL": base_url, "FACTORY_MODEL": "m"}
+
+
+def stored_bytes(ws) -> bytes:
+    """Every byte under .factory/: the store with its WAL and history, the config, the lock, versions."""
+    return b"".join(p.read_bytes() for p in sorted((ws.root / ".factory").rglob("*")) if p.is_file())
+
+
+def test_cli_a_key_quoted_by_a_failing_server_stays_out_of_the_store_the_jobs_and_the_log(llm_ws, openai_server):
+    ws, folder = llm_ws
+    env = cli_ready(ws, openai_server.base_url)
+    openai_server.script(status(500, echo_headers=True), status(500, echo_headers=True))  # the first chunk fails
+    made = run_cli("-v", "extract", "notes", "notes", "--llm", cwd=ws.root, env=env)
+    assert "retrying in" in made.stderr and "warning: skipped notes/" in made.stderr
+    assert "Bearer [redacted]" in made.stderr
+    (job,) = json.loads(run_cli("jobs", "--json", cwd=ws.root, env=env).stdout)
+    assert job["errors"] == 1 and "InternalServerError 500" in job["error_log"][0]["error"]
+    assert "Bearer [redacted]" in job["error_log"][0]["error"]
+    ledger = run_cli("ledger", "--json", cwd=ws.root, env=env).stdout
+    assert json.loads(ledger)[0]["requests_log"][0]["outcome"] == "failed"
+    for text in (made.stdout, made.stderr, ledger, run_cli("jobs", cwd=ws.root, env=env).stdout):
+        assert KEY not in text
+    assert KEY.encode() not in stored_bytes(ws)
+
+
+def test_cli_a_rejected_key_fails_the_job_in_one_line_and_exit_1(llm_ws, openai_server):
+    ws, folder = llm_ws
+    env = cli_ready(ws, openai_server.base_url)
+    openai_server.set_default(lambda body: status(401, echo_headers=True))
+    failed = run_cli("extract", "notes", "notes", "--llm", cwd=ws.root, env=env, check=False)
+    lines = [x for x in failed.stderr.splitlines() if x.strip()]
+    assert failed.returncode == 1 and len(lines) == 1, failed.stderr
+    assert lines[0].startswith("error: ") and "AuthenticationError 401" in lines[0]
+    assert "check $FACTORY_API_KEY" in lines[0] and "4 of 4 chunks got no answer" in lines[0]
+    assert len(openai_server.chat_requests) == 1  # nothing more was sent after the key was refused
+    (job,) = json.loads(run_cli("jobs", "--json", cwd=ws.root, env=env).stdout)
+    assert job["state"] == "failed" and job["errors"] == 2
+    ledger = run_cli("ledger", "--json", cwd=ws.root, env=env).stdout
+    assert json.loads(ledger)[0]["state"] == "failed"
+    for text in (failed.stdout, failed.stderr, ledger, json.dumps(job)):
+        assert KEY not in text
+    assert KEY.encode() not in stored_bytes(ws)
+
+
+def test_cli_an_unreachable_server_fails_the_job_in_one_line_and_exit_1(llm_ws):
+    ws, folder = llm_ws
+    base_url = f"http://127.0.0.1:{closed_port()}/v1"
+    failed = run_cli("extract", "notes", "notes", "--llm", cwd=ws.root, env=cli_ready(ws, base_url), check=False)
+    lines = [x for x in failed.stderr.splitlines() if x.strip()]
+    assert failed.returncode == 1 and len(lines) == 1, failed.stderr
+    assert lines[0].startswith("error: ") and "APIConnectionError" in lines[0] and base_url in lines[0]
+
+
+def test_a_key_refused_midway_keeps_what_was_answered_for_the_next_run(llm_ws, openai_server):
+    ws, folder = llm_ws
+    answered = itertools.count()
+    openai_server.set_default(lambda body: notes_model(body) if next(answered) < 1 else status(401))
+    with pytest.raises(LLMUnavailable, match=r"3 of 4 chunks got no answer: AuthenticationError 401"):
+        extract_notes_llm(ws, folder)
+    openai_server.set_default(notes_model)
+    result = extract_notes_llm(ws, folder)
+    assert (result.asked, result.reused) == (3, 1) and len(samples(ws)) == 4

@@ -136,3 +136,68 @@ def test_stale_running_job_is_marked_interrupted(store):
     second = store.start_job("extract", "notes:x", pid=2)
     states = {j.id: j.state for j in store.jobs()}
     assert states == {first: "interrupted", second: "running"}
+
+
+# -- bulk decisions: selected inside the transaction that writes them ----------------------
+def _decisions(store: Store, sample_id: str) -> list[tuple[str, str]]:
+    return [(h.actor, h.changes["status"][1]) for h in store.history(sample_id) if h.action != "add"
+            and "status" in h.changes]
+
+
+def test_two_bulk_decisions_at_once_give_each_sample_one(store, tmp_path):
+    samples = [pair(f"Question {i}?", f"Answer number {i}.") for i in range(9)]
+    store.sync_document("notes", "a.md", "h1", "v1", samples, actor="job")
+    rival: list = []
+
+    def reject_meanwhile(done: int, total: int) -> None:
+        if not rival:  # after approve's first chunk, a second command rejects what is still pending
+            with Store(tmp_path / "store.sqlite") as other:
+                rival.append(other.set_status_matching(SampleFilter(status="pending"), "rejected", actor="bob",
+                                                       reason="bulk", chunk=2))
+
+    approved = store.set_status_matching(SampleFilter(status="pending"), "approved", actor="ann", chunk=2,
+                                         progress=reject_meanwhile)
+    assert approved.changed == 2 and rival[0].changed == 7
+    assert approved.matched_at_start == 9
+    for s in samples:
+        assert len(_decisions(store, s.id)) == 1  # never both, never one written over the other
+    assert store.count(SampleFilter(status="approved")) + store.count(SampleFilter(status="rejected")) == 9
+
+
+def test_a_bulk_reject_leaves_what_a_reviewer_approved_meanwhile(store, tmp_path):
+    samples = [pair(f"Question {i}?", f"Answer number {i}.") for i in range(6)]
+    store.sync_document("notes", "a.md", "h1", "v1", samples, actor="job")
+    last = samples[-1].id
+
+    def review_meanwhile(done: int, total: int) -> None:
+        with Store(tmp_path / "store.sqlite") as app:
+            if app.get(last).status == "pending":
+                app.set_status([last], "approved", actor="reviewer:ann",
+                               expected_revisions={last: app.get(last).revision})
+
+    result = store.set_status_matching(SampleFilter(status="pending"), "rejected", actor="bob", reason="stale",
+                                       chunk=2, progress=review_meanwhile)
+    assert store.get(last).status == "approved"
+    assert _decisions(store, last) == [("reviewer:ann", "approved")]
+    assert result.changed == 5 and result.matched_at_start == 6
+    entry = [h for h in store.history(samples[0].id) if h.action == "rejected"][0]
+    assert entry.changes == {"status": ["pending", "rejected"], "reason": "stale"} and entry.revision == 2
+    assert store.get(samples[0].id).revision == 2
+
+
+def test_a_new_license_is_a_revision_with_its_history(store):
+    def licensed(license: str) -> Sample:
+        return Sample(instruction="What is NF4?", output="A 4-bit data type.",
+                      source=Source(kind="dataset", uri="d.jsonl", locator={"row": 0}, license=license))
+
+    store.sync_document("dataset", "d.jsonl", "h1", "v1", [licensed("mit")], actor="job:import#1")
+    sample_id = licensed("mit").id
+    store.set_status([sample_id], "approved", actor="reviewer:ann")
+    seen = store.get(sample_id).revision
+    store.sync_document("dataset", "d.jsonl", "h1", "v1", [licensed("cc-by-nc-4.0")], actor="job:import#2")
+    now = store.get(sample_id)
+    assert now.source.license == "cc-by-nc-4.0" and now.revision == seen + 1
+    assert [(h.actor, h.action, h.changes) for h in store.history(sample_id)][-1] == (
+        "job:import#2", "license", {"license": ["mit", "cc-by-nc-4.0"]})
+    store.sync_document("dataset", "d.jsonl", "h1", "v1", [licensed("cc-by-nc-4.0")], actor="job:import#3")
+    assert store.get(sample_id).revision == seen + 1  # the same license again is no change

@@ -97,7 +97,8 @@ def test_identical_refreeze_can_reuse_the_latest(ws):
     same, new = freeze_version(ws, "kb", reuse_identical=True)
     assert not new and same.path == v1.path
     v2, new = freeze_version(ws, "kb")
-    assert new and v2.version == 2 and v2.dataset_hash == v1.dataset_hash
+    assert new and v2.version == 2 and v2.manifest["files"]["train.jsonl"] == v1.manifest["files"]["train.jsonl"]
+    assert v2.dataset_hash != v1.dataset_hash  # it covers the manifest too: number, parent, time
 
 
 @pytest.mark.parametrize("tamper", ["edit_line", "drop_line", "delete_file", "extra_file", "edit_manifest_hash"])
@@ -131,13 +132,16 @@ def test_crash_during_freeze_leaves_no_half_version(ws, monkeypatch):
         raise OSError("power cut")
 
     monkeypatch.setattr(os, "rename", crash)
-    with pytest.raises(OSError, match="power cut"):
+    with pytest.raises(VersionError, match="kb@v1: could not move it into place \\(power cut\\)"):
         freeze_version(ws, "kb")
     monkeypatch.undo()
     assert list_versions(ws) == []
-    version, _ = freeze_version(ws, "kb")  # the next freeze cleans up and writes v1 whole
-    assert version.version == 1 and verify_version(version) == []
-    assert [p.name for p in (ws.versions_dir / "kb").iterdir()] == ["v1"]
+    # v1 was recorded before the rename, so its number is never used for other data
+    version, _ = freeze_version(ws, "kb")  # the next freeze cleans up and writes v2 whole
+    assert version.version == 2 and verify_version(version) == []
+    assert [p.name for p in (ws.versions_dir / "kb").iterdir()] == ["v2"]
+    with pytest.raises(VersionError, match="no such version"):
+        resolve_version(ws, "kb@v1")
 
 
 def test_bad_names_and_ratios_are_refused(ws):
@@ -147,3 +151,37 @@ def test_bad_names_and_ratios_are_refused(ws):
     with pytest.raises(VersionError, match="eval-ratio"):
         freeze_version(ws, "kb", eval_ratio=1.5)
 
+
+
+def card_tokens(text: str) -> list:
+    from markdown_it import MarkdownIt  # what rich renders Markdown with; GFM tables enabled like the app's
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    return tokens + [child for t in tokens for child in t.children or []]
+
+
+HOSTILE = {
+    "license": "[free](https://evil.example/l) ![x](https://evil.example/p.png) | gpl",
+    "uri": "notes/`a`](https://evil.example/u) ``![y](https://evil.example/q.png)``.md",
+    "nc": "cc-by-nc-4.0 <img src=x> [nc](https://evil.example/n)\n\n![z](https://evil.example/z.png)",
+}
+
+
+def test_the_card_quotes_licenses_and_uris_so_they_cannot_inject_markdown(ws):
+    samples = [Sample(instruction=f"Question {i}: {varied_text(i)}", output=varied_text(10_000 + i, words=20),
+                      source=Source(kind="notes", uri=HOSTILE["uri"], license=license), lang="en")
+               for i, license in enumerate([HOSTILE["license"]] * 3 + [HOSTILE["nc"]] * 3)]
+    with ws.open_store() as store:
+        store.sync_document("notes", HOSTILE["uri"], "h", "v1", samples, actor="job")  # the uri samples carry
+        store.set_status([s.id for s in samples], "approved", actor="ana")
+    version, _ = freeze_version(ws, "kb")
+    card = (version.path / "README.md").read_text()
+    tokens = card_tokens(card)
+    assert not [t for t in tokens if t.type in ("link_open", "image", "html_inline", "html_block")], card
+    quoted = " ".join(t.content for t in tokens if t.type == "code_inline")
+    assert HOSTILE["license"] in quoted and HOSTILE["uri"] in quoted  # still shown, as text
+    assert "cc-by-nc-4.0 <img src=x> [nc](https://evil.example/n)" in quoted
+    assert "Non-commercial" in card
+    tables, rows = [sum(t.type == kind for t in tokens) for kind in ("table_open", "tr_open")]
+    cells = sum(t.type == "td_open" for t in tokens)
+    assert cells == 2 * (rows - tables)  # every body row keeps its two cells: no pipe split one

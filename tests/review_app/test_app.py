@@ -7,10 +7,12 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
+from factory.importing import import_dataset
 from factory.sample import Sample
 from factory.store import SampleFilter
-from factory.versions import list_versions
+from factory.versions import freeze_version, list_versions
 from review_app.widgets import escape_markdown
+from sources.open_datasets import DatasetRequest
 from tests.review_app.conftest import APP, HOSTILE, NOTE_PAIRS, ReviewWorkspace
 
 
@@ -367,7 +369,7 @@ def test_versions_page_freezes_lists_and_diffs(review_ws):
     (v1,) = list_versions(review_ws.ws)
     assert v1.ref == "team-kb@v1" and v1.manifest["counts"]["train"] == 2
     assert list(at.dataframe[0].value["version"]) == ["team-kb@v1"]
-    assert any("# team-kb@v1" in m.value for m in at.markdown)  # the dataset card
+    assert any("# team-kb@v1" in c for c in codes(at))  # the dataset card, as text
 
     with review_ws.ws.open_store() as store:  # edit one approved sample, approve another
         first = review_ws.note_ids[0]
@@ -379,6 +381,23 @@ def test_versions_page_freezes_lists_and_diffs(review_ws):
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Added"], metrics["Removed"], metrics["Edited"]) == ("1", "0", "1")
     assert any("Output: [-About 6 GB" in c and "-]{+Edited answer+}." in c for c in codes(at))
+
+
+EVIL_LICENSE = "![x](http://evil/x.png) [click](http://phish)"
+
+
+def test_the_dataset_card_is_text_so_a_license_from_a_dataset_adds_no_image_or_link(review_ws, tmp_path):
+    rows = tmp_path / "licensed.jsonl"
+    rows.write_text(json.dumps({"instruction": "What is a license?", "output": "The terms data is used under."}) + "\n")
+    import_dataset(review_ws.ws, DatasetRequest(source=str(rows), license=EVIL_LICENSE))  # as a dataset card says
+    with review_ws.ws.open_store() as store:
+        store.set_status(store.ids(SampleFilter(source_kind="dataset")), "approved", actor="reviewer:ann")
+    freeze_version(review_ws.ws, "kb", eval_ratio=0.0)
+    at = review_ws.app().switch_page("app_pages/versions.py").run()
+    assert_no_errors(at)
+    assert any(EVIL_LICENSE in c and "# kb@v1" in c for c in codes(at))  # the card, shown as written
+    for text in (e.value for e in (*at.markdown, *at.caption)):
+        assert "](http://evil" not in text and "](http://phish" not in text, text
 
 
 def test_freezing_needs_approved_samples(review_ws):

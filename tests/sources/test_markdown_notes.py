@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,7 +14,17 @@ import pytest
 from factory.config import NotesConfig
 from factory.errors import BadInput
 from factory.sample import Sample
-from sources.markdown_notes import EXTRACTOR_VERSION, extract_pairs, iter_note_files, read_note
+from sources import markdown_notes
+from sources.markdown_notes import (
+    EXTRACTOR_VERSION,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    extract_pairs,
+    iter_note_files,
+    note_outline,
+    read_note,
+)
+from tests.conftest import qa_note
 
 CONFIG = NotesConfig()
 
@@ -379,6 +394,8 @@ def test_read_note_rejects_bad_files_in_one_line_naming_the_file(tmp_path: Path,
     ("---\ntitle: x\n# Body\n", "no closing '---'"),
     ("---\n- a\n- b\n---\n# Body\n", "expected a YAML mapping, got a list"),
     ("---\ntags: [a, b\nowner: me\n---\n# Body\n", "line 3:"),
+    ("---\nbase: &b [x, y]\ntags: *b\n---\n# Body\n", "line 3: an alias (*b)"),
+    ("---\ntags: " + "[" * 3000 + "]" * 3000 + "\n---\n# Body\n", "nested too deep"),
 ])
 def test_broken_front_matter_names_the_note(text: str, problem: str) -> None:
     with pytest.raises(BadInput) as info:
@@ -404,3 +421,83 @@ def test_names_keep_their_capital_letter_and_common_words_lose_it() -> None:
             "## Gradient checkpointing\n\nTrades compute for memory: the gradient is recomputed.\n")
     questions = [s.instruction for s in extract(note)]
     assert questions == ["What is Ollama?", "How do I install Ollama?", "What is gradient checkpointing?"]
+
+
+def test_read_note_refuses_what_is_not_a_regular_file_without_opening_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(BadInput) as info:
+            read_note(path, max_bytes=100, name="notes/x.md")
+        assert str(info.value).startswith("notes/x.md: not a regular file (a ") and "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------- hostile notes
+
+
+@pytest.mark.parametrize("template", ["{x}\n", "Q: Why {x}?\nA: Because of the depth.\n", "| a |\n|---|\n| {x} |\n"],
+                         ids=["paragraph", "question", "table"])
+def test_emphasis_nested_thousands_deep_renders_its_text(template: str) -> None:
+    deep = "*" * 2000 + "a deeply emphasised sentence" + "*" * 2000
+    samples = extract("# Emphasis\n\n" + template.format(x=deep))
+    assert samples and all("a deeply emphasised sentence" in s.instruction + s.output for s in samples)
+    assert all("**" not in s.instruction + s.output for s in samples)
+
+
+@pytest.mark.parametrize("deep", ["x=" + "+".join(["1"] * 6000), "x=" + "-" * 10_000 + "1", "x=" + "-" * 200_000 + "1"],
+                         ids=["recursion", "parser-stack", "huge"])
+def test_python_blocks_the_parser_cannot_take_give_no_docstring_pair(deep: str) -> None:
+    note = f'# Helpers\n\n```python\ndef f():\n    """Adds ones to the total."""\n\n{deep}\n```\n'
+    assert rules(extract(note)) == ["section"]
+
+
+def test_a_parser_failure_is_bad_input_naming_the_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the cheap defences miss (a stack or memory limit deep in a library) skips the note, named."""
+    def overflow(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(markdown_notes._MD, "parse", overflow)
+    for read in (lambda: extract("# T\n\nQ: One?\nA: Two.\n", uri="team/deep.md"),
+                 lambda: note_outline("# T\n\nText.\n", uri="team/deep.md")):
+        with pytest.raises(BadInput) as info:
+            read()
+        message = str(info.value)
+        assert message.startswith("team/deep.md: ") and "RecursionError" in message and "\n" not in message
+
+
+def test_front_matter_tags_are_capped_in_count_and_length_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    tags = ["x" * 500, [1, 2], {"a": "b"}, "ok", *(f"t{i}" for i in range(100))]
+    note = f"---\ntags: {json.dumps(tags)}\n---\n# T\n\nQ: One?\nA: Two.\n"
+    with caplog.at_level(logging.WARNING):
+        [sample] = extract(note, uri="team/tags.md")
+    assert sample.tags == ["ok", *(f"t{i}" for i in range(MAX_TAGS - 1))]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings and all(w.startswith("team/tags.md: ") and "\n" not in w for w in warnings)
+    assert any(str(MAX_TAG_CHARS) in w for w in warnings) and any(str(MAX_TAGS) in w for w in warnings)
+
+
+def many_pairs(n: int) -> str:
+    return qa_note(*((f"What does setting {i} control?", f"Setting {i} controls knob {i}.") for i in range(n)))
+
+
+def python_calls(run: Callable[[], object]) -> int:
+    """Python function calls (generator steps included) made by `run()`: work, counted the same on any machine."""
+    calls = 0
+
+    def count(frame, event, arg) -> None:
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_extraction_work_grows_linearly_with_the_pairs_of_a_note() -> None:
+    small, large = many_pairs(500), many_pairs(2000)
+    assert len(extract(small)) == 500  # also warms up regex and import caches before counting
+    ratio = python_calls(lambda: extract(large)) / python_calls(lambda: extract(small))
+    assert ratio < 4 * 1.15, f"4x the pairs took {ratio:.1f}x the work"

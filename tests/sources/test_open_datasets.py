@@ -7,6 +7,7 @@ nothing touches the store, and nothing reaches the network.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -210,10 +211,15 @@ def test_json_array_file(tmp_path):
     assert error.row == 1 and "not a JSON object" in error.message
 
 
-def test_json_file_that_is_not_json_is_bad_input(tmp_path):
-    path = tmp_path / "broken.json"
-    path.write_text('[{"instruction": "a", "output": ', encoding="utf-8")
-    with pytest.raises(BadInput, match="broken.json"):
+@pytest.mark.parametrize("name, content, message", [
+    ("broken.json", '[{"instruction": "a", "output": ', "broken.json"),
+    ("cut.jsonl", '{\n  "instruction": "q",\n  "output": \n', "cut.jsonl: .*several lines.*not valid JSON"),
+    ("deep.json", "[" * 100_000 + "]" * 100_000, "deep.json: .*nested too deep"),
+], ids=["not-json", "pretty-printed-and-cut", "nested-too-deep"])
+def test_a_file_that_does_not_parse_is_one_error_naming_it(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BadInput, match=message):
         open_dataset(DatasetRequest(source=str(path)))
 
 
@@ -237,6 +243,73 @@ def test_jsonl_bad_lines_are_named_and_good_rows_still_convert(tmp_path):
     assert "UTF-8" in errors[2].message
     assert str(errors[3]).startswith("line 6, field 'output'")
     assert opened.line_numbers
+
+
+ROWS = [{"instruction": "What is NF4?", "output": "A 4-bit data type."}, {"instruction": "Rank?", "output": "16."}]
+
+
+@pytest.mark.parametrize("content", [{"data": ROWS}, ROWS[0]], ids=["wrapped-rows", "one-row"])
+def test_a_pretty_printed_object_in_a_jsonl_file_is_one_error_naming_the_file(tmp_path, content):
+    path = tmp_path / "pretty.jsonl"
+    path.write_text(json.dumps(content, indent=2), encoding="utf-8")
+    with pytest.raises(BadInput) as info:
+        open_dataset(DatasetRequest(source=str(path)))
+    message = str(info.value)
+    assert message.startswith(f"{path}: one JSON object spread over several lines") and "\n" not in message
+
+
+def test_a_json_file_of_one_object_holding_its_rows_in_a_list_reads_the_rows(tmp_path):
+    path = tmp_path / "wrapped.json"
+    path.write_text(json.dumps({"version": "1.0", "data": ROWS}, indent=2), encoding="utf-8")
+    opened, samples, errors = read(path)
+    assert errors == [] and opened.total == 2
+    assert [(s.instruction, s.source.locator["row"]) for s in samples] == [("What is NF4?", 0), ("Rank?", 1)]
+
+
+def test_a_json_file_of_one_pretty_printed_sample_is_one_row(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(ROWS[0], indent=2), encoding="utf-8")
+    _, (sample,), errors = read(path)
+    assert errors == [] and sample.instruction == "What is NF4?"
+
+
+@pytest.mark.parametrize("content", ['{"a": 1,\n "b": {"c": 2}}', '{"a": [{"x": 1}],\n "b": [{"c": 2}]}'],
+                         ids=["no-list", "two-lists"])
+def test_a_json_object_without_one_list_of_rows_is_bad_input_naming_the_file(tmp_path, content):
+    path = tmp_path / "settings.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BadInput) as info:
+        open_dataset(DatasetRequest(source=str(path)))
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+SHAREGPT_ROW = {"conversations": [{"from": "human", "value": "What is NF4?"}, {"from": "gpt", "value": "A type."}]}
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    ('{"instruction": "q", "output": ' + "[" * 5000 + "]" * 5000 + "}", "nested too deep"),
+    ('{"instruction": "q \\ud800", "output": "a"}', "field 'instruction': holds a lone surrogate"),
+    ('{"instruction": "q", "output": "a", "system": "\\udc00"}', "field 'system': holds a lone surrogate"),
+    ('{"instruction": "q", "output": "a", "history": [["\\ud800", "x"]]}', "field 'history': holds a lone surrogate"),
+    ('{"conversations": [{"from": "human", "value": "\\ud800"}, {"from": "gpt", "value": "a"}]}',
+     "field 'conversations[0].value': holds a lone surrogate"),
+    ('{"instruction": "q", "output": ' + "7" * 5000 + "}", "not readable JSON"),
+], ids=["deep", "surrogate", "system", "history", "sharegpt", "huge-number"])
+def test_hostile_json_lines_are_row_errors(tmp_path, line, words):
+    good = SHAREGPT_ROW if "conversations" in line else ROWS[0]  # the first row decides the format
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(json.dumps(good) + "\n" + line + "\n", encoding="utf-8")
+    _, samples, errors = read(path)
+    assert [s.instruction for s in samples] == ["What is NF4?"]
+    (error,) = errors
+    assert str(error).startswith("line 2") and words in str(error) and "\n" not in str(error)
+
+
+def test_a_surrogate_in_a_column_no_field_uses_is_no_error(tmp_path):
+    path = tmp_path / "extra.jsonl"
+    path.write_text('{"instruction": "q", "output": "a", "note": "\\ud800"}\n', encoding="utf-8")
+    _, (sample,), errors = read(path)
+    assert errors == [] and sample.source.content_hash
 
 
 def test_jsonl_with_bom_reads_its_first_line(tmp_path):
@@ -333,6 +406,15 @@ def test_file_hash_changes_with_content_only(tmp_path):
 
 
 # -- what cannot be opened ----------------------------------------------------------------
+@pytest.mark.parametrize("make", [os.mkfifo, lambda path: path.symlink_to("/dev/zero")], ids=["fifo", "dev-zero"])
+def test_a_file_that_is_not_a_regular_file_is_bad_input_naming_it(tmp_path, make):
+    path = tmp_path / "data.jsonl"
+    make(path)
+    with pytest.raises(BadInput) as info:
+        open_dataset(DatasetRequest(source=str(path)))
+    assert str(info.value).startswith(f"{path}: not a regular file") and "\n" not in str(info.value)
+
+
 def test_unsupported_suffix_is_bad_input_naming_the_path(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("instruction: q\n", encoding="utf-8")

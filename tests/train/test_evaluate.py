@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from tests.openai_server import malformed
+from factory.llm import LLMUnavailable
+from tests.openai_server import malformed, status
 from train.evaluate import evaluate_run, load_eval
-from train.judge import parse_scores
+from train.judge import judge_answers, parse_scores
 from train.scoring import exact_match, rouge_l
 
 
@@ -28,6 +29,17 @@ def test_judge_replies_are_scores_or_nothing():
         "domain_knowledge": 4, "style": 5, "accuracy": 3, "reason": "ok"}
     assert parse_scores('{"domain_knowledge": 9, "style": 5, "accuracy": 3}') is None
     assert parse_scores('{"style": 5}') is None and parse_scores("no json") is None and parse_scores(None) is None
+
+
+def test_a_judge_that_refuses_the_key_is_one_error_not_a_thousand_missing_scores(ws, openai_server, monkeypatch):
+    monkeypatch.setenv("FACTORY_API_KEY", "sk-test-key-that-is-refused")
+    monkeypatch.setenv("FACTORY_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("FACTORY_MODEL", "judge-model")
+    openai_server.script(default=lambda body: status(401, echo_headers=True))
+    with pytest.raises(LLMUnavailable, match="judge: .*401") as refused:
+        judge_answers(ws, [("What is NF4?", "A 4-bit type.", "A 4-bit type.")] * 40)
+    assert "sk-test-key-that-is-refused" not in str(refused.value)
+    assert len(openai_server.chat_requests) <= 8  # those already in flight (concurrency 8), then nothing more
 
 
 def test_eval_compares_base_and_tuned_on_held_out_and_general_questions(trained, facts, openai_server, monkeypatch):
