@@ -3,6 +3,11 @@
 It sets each sample's language, replaces its findings, auto-rejects samples with a finding of
 severity `reject`, and records all of it in the history under the actor "check".
 
+Samples from notes are checked against their note too: the runner reads each note once, at the
+path its samples name, and hands the checks the lines each sample was made from (`formulas`
+compares the math; `junk` and `answers` tell a paragraph the note left without a full stop from a
+cut one, and find an image's alt text left where the image was dropped).
+
 Duplicates are looked for across all sources (general pools included) and against every frozen
 version: a sample frozen earlier and since rejected or retired is still what a model was
 trained on, so a new copy of it is reported with the version that holds it.
@@ -10,8 +15,12 @@ trained on, so a new copy of it is reported with the version that holds it.
 
 from __future__ import annotations
 
+import codecs
+import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from factory.checks import CHECKS, REASON_CODES, CheckContext, run_checks
 from factory.checks.language import sample_languages
@@ -63,7 +72,8 @@ def _check_batch(ws: Workspace, store: Store, recheck: bool, progress: Progress)
     frozen = _frozen_samples(ws, skip=batch_ids | {s.id for s in reference})
     cfg = ws.config.checks
     ctx = CheckContext(config=cfg, reference=reference + [s for s, _ in frozen.values()],
-                       count_tokens=load_token_counter(cfg.tokenizer) if cfg.tokenizer else None)
+                       count_tokens=load_token_counter(cfg.tokenizer) if cfg.tokenizer else None,
+                       source_texts=source_texts(ws.root, batch))
     findings: dict[str, list] = {s.id: [] for s in batch}
     for done, name in enumerate(CHECKS, 1):
         for sample_id, found in run_checks(batch, ctx, names=[name]).items():
@@ -86,6 +96,55 @@ def _check_batch(ws: Workspace, store: Store, recheck: bool, progress: Progress)
         for code in {f.code for f in result.findings}:
             summary.by_reason[code] = summary.by_reason.get(code, 0) + 1
     return summary
+
+
+NOTE_SOURCE_KINDS = ("notes", "notes_llm")
+
+
+def source_texts(root: Path, samples: Sequence[Sample]) -> dict[str, str]:
+    """The note text each note sample was made from, by sample id: its note's lines at
+    `locator["lines"]` (1-based, inclusive), and for an LLM pair its `evidence` quote too.
+
+    A note is named by its uri, relative to the workspace root or absolute, and read once. A note
+    that is gone, unreadable, not UTF-8, or changed since the sample was extracted (its sha256 is
+    not the sample's `content_hash`) gives nothing: the sample is not compared with it, and the
+    next extraction replaces the sample anyway.
+    """
+    notes: dict[str, tuple[str, list[str]] | None] = {}
+    texts: dict[str, str] = {}
+    for sample in samples:
+        source = sample.source
+        if source.kind not in NOTE_SOURCE_KINDS or not source.uri:
+            continue
+        if source.uri not in notes:
+            notes[source.uri] = _read_note(root, source.uri)
+        note = notes[source.uri]
+        if note is None or (source.content_hash and source.content_hash != note[0]):
+            continue
+        parts = []
+        lines = source.locator.get("lines")
+        if isinstance(lines, (list, tuple)) and len(lines) == 2 and all(isinstance(n, int) for n in lines):
+            start, end = lines
+            parts.append("\n".join(note[1][max(start, 1) - 1 : max(end, 0)]))
+        evidence = source.locator.get("evidence")
+        if isinstance(evidence, str) and evidence.strip():
+            parts.append(evidence)
+        if any(p.strip() for p in parts):
+            texts[sample.id] = "\n".join(parts)
+    return texts
+
+
+def _read_note(root: Path, uri: str) -> tuple[str, list[str]] | None:
+    """(sha256 of the decoded text, its lines) as extraction read it: UTF-8 without BOM, unix
+    newlines; None when it cannot be read."""
+    path = Path(uri)
+    try:
+        data = (path if path.is_absolute() else root / path).read_bytes()
+        text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), text.split("\n")
 
 
 def _frozen_samples(ws: Workspace, skip: set[str]) -> dict[str, tuple[Sample, str]]:

@@ -39,6 +39,7 @@ from rich.table import Table
 from factory.errors import DiskFull, FactoryError, WorkspaceNotFound, os_error, store_error
 from factory.progress import Progress as ProgressCallback
 from factory.redaction import RedactingFilter, redact
+from factory.replacements import SMALL_CHANGE
 from factory.sample import STATUSES
 from factory.store import SampleFilter
 from factory.workspace import Workspace, find_workspace, init_workspace
@@ -142,8 +143,8 @@ def extract_notes_cmd(path: Annotated[Path, typer.Argument(help="A folder of .md
         job = result.job
         if as_json:
             return _print_json({**job.model_dump(), "llm": {k: v for k, v in result.__dict__.items() if k != "job"}})
-        out.print(f"notes (llm): {job.added} added, {job.updated} updated, {job.retired} retired, "
-                  f"{job.skipped} unchanged notes skipped, {job.errors} notes with errors (job {job.id})")
+        out.print(f"notes (llm): {_sync_summary(job)}, {job.skipped} unchanged notes skipped, "
+                  f"{job.errors} notes with errors (job {job.id})")
         out.print(f"chunks: {result.chunks}, {result.asked} asked, {result.reused} answered before; "
                   f"{result.ungrounded} ungrounded pairs dropped; {result.usage['tokens_in']:,} tokens in, "
                   f"{result.usage['tokens_out']:,} out, ${result.usage['cost']:.4f}"
@@ -155,10 +156,22 @@ def extract_notes_cmd(path: Annotated[Path, typer.Argument(help="A folder of .md
             job = extract_notes(ws, path, wait=wait, progress=progress)
         if as_json:
             return _print_json(job.model_dump())
-        out.print(f"notes: {job.added} added, {job.updated} updated, {job.retired} retired, "
-                  f"{job.skipped} unchanged notes skipped, {job.errors} bad files (job {job.id})")
+        out.print(f"notes: {_sync_summary(job)}, {job.skipped} unchanged notes skipped, {job.errors} bad files "
+                  f"(job {job.id})")
     for error in job.error_log[:10]:
         err.print(f"  {_literal(error['error'])}")
+    if job.replaced:
+        out.print("next: `factory approve --replacements` re-approves the small changes; the Queue shows each "
+                  "replacement beside the text it replaces")
+
+
+def _sync_summary(job: Any) -> str:
+    """What a notes sync did to the pairs: a pair met again in another note is `already known`, not
+    an update, and a pair that only moved within its note is `moved`."""
+    added = f"{job.added} added" + (f" ({job.replaced} replacing a reviewed pair)" if job.replaced else "")
+    updated = f", {job.updated} updated" if job.updated else ""
+    return (f"{added}, {job.retired} retired, {job.moved} moved{updated}, {job.shared} already known from other "
+            "sources")
 
 
 @app.command("import")
@@ -213,7 +226,7 @@ def _import_summary(result: Any, target: str) -> str:
         read = f"{_literal(target)}: none of the {result.rows} rows could be read"
     else:
         read = f"{_literal(target)}: {result.rows} rows read as {result.format}"
-    return (f"{read}; {job.added} added, {job.updated} already known from other sources, {job.retired} retired, "
+    return (f"{read}; {job.added} added, {job.shared} already known from other sources, {job.retired} retired, "
             f"{result.repeated} repeated rows, {result.bad_rows} bad rows skipped (job {job.id})")
 
 
@@ -362,9 +375,11 @@ def list_samples(status: StatusOpt = None, reason: ReasonOpt = None, source: Sou
     with _ws().open_store(for_reading=True) as store:
         total = store.count(flt)
         samples = store.samples(flt, limit=limit or None)
+        replaces = store.replaced_ids([s.id for s in samples]) if as_json else {}
     if as_json:
-        for s in samples:
-            out.file.write(s.model_dump_json() + "\n")
+        for s in samples:  # `replaces`: the reviewed pair a changed pair of a note stands for, or null
+            out.file.write(json.dumps({**s.model_dump(mode="json"), "replaces": replaces.get(s.id)},
+                                      ensure_ascii=False) + "\n")
         return
     table = Table(show_lines=False, expand=True)
     for column in ("id", "status", "lang", "instruction", "findings"):
@@ -392,17 +407,31 @@ def _resolve_ids(store: Any, ids: list[str]) -> list[str]:
 
 @app.command()
 def show(sample_id: str, as_json: JsonFlag = False) -> None:
-    """One sample with its source, findings and full history."""
+    """One sample with its source, findings and full history, and the reviewed pair it replaces."""
+    from factory.review import replacement
+
     with _ws().open_store(for_reading=True) as store:
         (sample_id,) = _resolve_ids(store, [sample_id])
         sample, history = store.get(sample_id), store.history(sample_id)
         related = {f.related_id: store.get(f.related_id) for f in sample.findings
                    if f.related_id and store.find_ids(f.related_id) == [f.related_id]}
+        replaced = replacement(store, sample)
+        successors = [store.get(i) for i in store.replacements_of(sample_id)]
     if as_json:
         return _print_json({"sample": sample.model_dump(), "history": [h.model_dump() for h in history],
-                            "related": {i: r.model_dump() for i, r in related.items()}})
+                            "related": {i: r.model_dump() for i, r in related.items()},
+                            "replaces": replaced and {"id": replaced.old.id, "status": replaced.old.status,
+                                                      "decision": replaced.decision, "diff": replaced.diffs,
+                                                      "similarity": round(replaced.similarity, 4)},
+                            "replaced_by": [s.id for s in successors]})
     out.print(f"[bold]{sample.id}[/] {sample.status} rev {sample.revision} lang {_literal(sample.lang)} "
               f"from {_literal(sample.source.uri)} {_literal(json.dumps(sample.source.locator, ensure_ascii=False))}")
+    if replaced:  # the difference from the text a person decided on, as `[-removed-]{+added+}`
+        out.print(f"[bold]replaces {replaced.old.id}[/] ({_literal(replaced.decision)}); changed from that text:")
+        for name in ("instruction", *(n for n in replaced.diffs if n != "instruction")):
+            out.print(f"  {name}: {_literal(replaced.diffs.get(name, 'unchanged'))}")
+    for s in successors:
+        out.print(f"replaced by {s.id} ({s.status})")
     out.print("[bold]instruction[/]", _literal(sample.instruction))
     if sample.input:
         out.print("[bold]input[/]", _literal(sample.input))
@@ -426,11 +455,15 @@ def jobs(limit: int = 20, as_json: JsonFlag = False) -> None:
     if as_json:
         return _print_json([r.model_dump() for r in runs])
     table = Table()
-    for column in ("id", "kind", "source", "state", "started", "added", "updated", "retired", "skipped", "errors"):
+    # replacing: of the added, pairs that replace a reviewed pair; moved: the same pair at new lines;
+    # shared: pairs already known from another note or source (a new origin, not an update)
+    for column in ("id", "kind", "source", "state", "started", "added", "replacing", "retired", "moved", "shared",
+                   "updated", "skipped", "errors"):
         table.add_column(column)
     for r in runs:
-        table.add_row(str(r.id), r.kind, _literal(r.source), r.state, r.started_at, str(r.added), str(r.updated),
-                      str(r.retired), str(r.skipped), str(r.errors))
+        table.add_row(str(r.id), r.kind, _literal(r.source), r.state, r.started_at[:19].replace("T", " "),
+                      *(str(n) for n in (r.added, r.replaced, r.retired, r.moved, r.shared, r.updated, r.skipped,
+                                         r.errors)))
     out.print(table)
     for r in runs[:1]:
         for e in r.error_log:
@@ -468,9 +501,29 @@ NoFindingsOpt = Annotated[bool, typer.Option("--no-findings", help="Only samples
 @app.command()
 def approve(ids: Annotated[Optional[list[str]], typer.Argument(help="Sample ids (or unique prefixes).")] = None,
             status: StatusOpt = None, reason: ReasonOpt = None, source: SourceOpt = None, lang: LangOpt = None,
-            no_findings: NoFindingsOpt = False, reviewer: ReviewerOpt = None) -> None:
+            no_findings: NoFindingsOpt = False, reviewer: ReviewerOpt = None,
+            replacements: Annotated[bool, typer.Option("--replacements", help="Re-approve every pending pair that "
+                                                       "replaces an approved pair of its note and changed little "
+                                                       "(see --min-similarity); the others stay pending.")] = False,
+            min_similarity: Annotated[float, typer.Option(help="With --replacements: how alike (0-1) the new and "
+                                                          "the approved text must be.")] = SMALL_CHANGE) -> None:
     """Approve samples by id, or every sample matching the filters (pending by default)."""
+    if replacements:
+        return _reapprove(min_similarity, reviewer, given=bool(ids) or any((status, reason, source, lang, no_findings)))
     _review("approved", ids or [], status, reason, source, lang, no_findings, reviewer, None)
+
+
+def _reapprove(min_similarity: float, reviewer: str | None, *, given: bool) -> None:
+    from factory.review import small_replacements
+
+    if given:
+        raise FactoryError("--replacements chooses the samples itself; give it no ids or filters")
+    with _ws().open_store() as store, store.transaction():  # chosen and approved in one go: nobody changes one between
+        chosen, others = small_replacements(store, min_similarity)
+        changed = store.set_status(list(chosen), "approved", actor=_reviewer(reviewer), expected_revisions=chosen)
+    out.print(f"re-approved {changed} replacement(s) of approved pairs whose text changed little "
+              f"(similarity at least {min_similarity:.2f})"
+              + (f"; {others} changed more: review them in the Queue, or with `factory show ID`" if others else ""))
 
 
 @app.command()

@@ -36,6 +36,8 @@ class ChecksConfig(_Section):
     tokenizer: str = ""
     max_tokens: int = Field(2048, gt=0)
     truncated_min_chars: int = Field(80, ge=0)
+    lead_in_max_chars: int = Field(150, ge=0)
+    noun_phrase_max_words: int = Field(5, ge=0)
     languages: list[str] = Field(default_factory=lambda: ["zh", "en"])
     severity: dict[str, Literal["reject", "warn"]] = Field(default_factory=dict)
 
@@ -92,7 +94,7 @@ DEFAULT_CONFIG_TOML = """\
 [notes]
 # Notes larger than this are skipped with a warning (bytes).
 max_file_bytes = 1048576
-# A section answer longer than this is cut at a paragraph boundary (characters).
+# A longer answer ends at the last whole block or sentence that fits; code and tables are never cut (characters).
 answer_max_chars = 2000
 # A heading whose own text is shorter than this makes no question-answer pair (characters).
 min_answer_chars = 20
@@ -112,6 +114,13 @@ tokenizer = ""
 max_tokens = 2048
 # An output at least this long that stops mid-sentence gets `truncated_output` (characters).
 truncated_min_chars = 80
+# An output of one paragraph at most this long that ends on a colon, "如下" or "as follows" gets
+# `lead_in_only`: it announces an answer that is not there (characters).
+lead_in_max_chars = 150
+# An instruction of at most this many words (Chinese: twice as many characters, plus two) with
+# no question mark, question word or task verb gets `not_a_question`: a bare noun phrase such as
+# "Transformer Architecture" or "分布式训练框架".
+noun_phrase_max_words = 5
 # Languages this dataset is meant to contain (ISO 639-1); others get `unexpected_language`.
 languages = ["zh", "en"]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.errors import BadInput, RevisionConflict
+from factory.replacements import SMALL_CHANGE, similarity
 from factory.sample import STATUSES, Finding, Sample, Status
 from factory.store import HistoryEntry, SampleFilter, Store
 from factory.workspace import Workspace
@@ -348,6 +349,68 @@ def related_samples(store: Store, sample: Sample) -> list[RelatedSample]:
         diff = inline_diff(sample_text(other), sample_text(sample)) if other else ""
         found.append(RelatedSample(finding=f, other=other, diff=diff))
     return found
+
+
+# -- re-review: a changed pair against the text a person decided on --------------------------
+DIFFED_FIELDS = ("system", "instruction", "input", "output")
+
+
+@dataclass
+class Replacement:
+    """The reviewed pair a sample replaces (the same place in its note, before an edit of the note)."""
+
+    old: Sample  # as the reviewer left it: their edits included
+    decision: str  # "approved by ann", "rejected by bob", "edited by cy", "edited and approved by ann"
+    diffs: dict[str, str]  # field -> the old text turned into the new, [-removed-]{+added+}; changed fields only
+    similarity: float  # 0 to 1: how alike the old and new text are, in the field that changed most
+
+    @property
+    def approved(self) -> bool:
+        return self.old.status == "approved"
+
+
+def replacement(store: Store, sample: Sample) -> Replacement | None:
+    """What `sample` replaces, with who decided it and the difference; None when it replaces nothing."""
+    old_id = store.replaces(sample.id)
+    if old_id is None:
+        return None
+    old = store.get(old_id)
+    texts = {name: (getattr(old, name) or "", getattr(sample, name) or "") for name in DIFFED_FIELDS}
+    changed = {name: pair for name, pair in texts.items() if pair[0] != pair[1]}
+    # A question reworded is no small change however long the answer is: each field is compared alone.
+    alike = min((similarity(a, b) / 100 for a, b in changed.values()), default=1.0)
+    return Replacement(old=old, decision=_decision(store.history(old_id), old.status),
+                       diffs={name: inline_diff(a, b) for name, (a, b) in changed.items()}, similarity=alike)
+
+
+def _decision(entries: list[HistoryEntry], status: Status) -> str:
+    """Who decided the sample's status, and who edited it last, as a reviewer reads it."""
+    def who(entry: HistoryEntry) -> str:
+        return entry.actor.removeprefix(REVIEWER_PREFIX)
+
+    decided = None if status == "pending" else next(
+        (who(h) for h in reversed(entries) if (h.changes.get("status") or [None])[-1] == status), None)
+    edited = next((who(h) for h in reversed(entries) if h.action == "edit"), None)
+    if decided and edited:
+        return f"edited and {status} by {decided}" if decided == edited else f"{status} by {decided}, edited by {edited}"
+    if decided:
+        return f"{status} by {decided}"
+    return f"edited by {edited}" if edited else status
+
+
+def small_replacements(store: Store, min_similarity: float = SMALL_CHANGE) -> tuple[dict[str, int], int]:
+    """Pending samples that replace an approved one with a text at least `min_similarity` alike:
+    (id -> revision now, for a revision-checked approval; how many others replace an approved one)."""
+    rows = store.read("SELECT s.id, s.revision FROM samples s JOIN samples o ON o.id = s.replaces "
+                      "WHERE s.status = 'pending' AND s.retired_at IS NULL AND o.status = 'approved' ORDER BY s.rowid")
+    chosen, others = {}, 0
+    for sample_id, revision in rows:
+        found = replacement(store, store.get(sample_id))
+        if found is not None and found.similarity >= min_similarity:
+            chosen[sample_id] = revision
+        else:
+            others += 1
+    return chosen, others
 
 
 def sample_text(sample: Sample) -> str:

@@ -4,7 +4,8 @@ Every write runs in one `BEGIN IMMEDIATE` transaction, so a killed process leave
 whole change or none of it. Every change to a sample appends a row to `history` (who, when, old
 and new values); triggers make that table append-only. A sample can come from several places
 (the same pair in two notes is one sample): `origins` lists them, and a sample whose last origin
-disappears is retired, never deleted, so nothing a reviewer did is lost.
+disappears is retired, never deleted, so nothing a reviewer did is lost. A pair that a changed note
+yields where a reviewed pair went away names that pair (`replaces`), so its review is not lost either.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 
 from factory.errors import RevisionConflict, StoreError, store_error
 from factory.progress import Progress, no_progress
+from factory.replacements import PlacedPair, match_replacements
 from factory.sample import Finding, Sample, Source, Status
 
 # Each entry moves the schema from version i to i+1; never edit one that has shipped, add a new one.
@@ -175,6 +177,17 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER versions_are_append_only_delete BEFORE DELETE ON versions
         BEGIN SELECT RAISE(ABORT, 'versions are immutable'); END;
     """,
+    # 6: re-review. A pair that a sync adds where a reviewed pair of the same note went away (one
+    # sentence edited: a new content hash) names that pair, so a reviewer sees the difference from
+    # the text they approved. Jobs count apart what the `updated` column used to mix up: pairs met
+    # again from another document (shared), pairs whose lines moved, and replacements.
+    """
+    ALTER TABLE samples ADD COLUMN replaces TEXT;
+    CREATE INDEX samples_by_replaces ON samples (replaces) WHERE replaces IS NOT NULL;
+    ALTER TABLE jobs ADD COLUMN moved INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN replaced INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _SAMPLE_COLUMNS = (
@@ -281,6 +294,9 @@ class JobRun(BaseModel):
     errors: int
     error_log: list[dict[str, str]]
     meta: dict[str, Any] = {}
+    moved: int = 0
+    shared: int = 0
+    replaced: int = 0
 
 
 class DocumentInfo(BaseModel):
@@ -305,18 +321,21 @@ class VersionHashes(BaseModel):
 
 @dataclass
 class SyncCounts:
-    added: int = 0
-    updated: int = 0
+    """What a sync did to the samples of a document. Every pair it yields is counted once, as
+    added, updated, shared, moved, unchanged or repeated."""
+
+    added: int = 0  # new samples, and retired ones seen again
+    updated: int = 0  # samples the sync changed (a new license); for a check job, samples checked
     retired: int = 0
     unchanged: int = 0
     repeated: int = 0  # the same pair met again in the same run (a duplicate row of the source)
+    shared: int = 0  # already in the store from another document: a new origin, not a change
+    moved: int = 0  # the same pair at another place in the document (lines or row moved)
+    replaced: int = 0  # of `added`: pairs that replace a reviewed pair from the same place
 
     def __iadd__(self, other: "SyncCounts") -> "SyncCounts":
-        self.added += other.added
-        self.updated += other.updated
-        self.retired += other.retired
-        self.unchanged += other.unchanged
-        self.repeated += other.repeated
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
 
@@ -489,6 +508,24 @@ class Store:
             raise StoreError("Store.read runs SELECT queries only; writes go through the store's methods")
         return self._db.execute(sql, list(params)).fetchall()
 
+    def replaces(self, sample_id: str) -> str | None:
+        """The reviewed pair this sample replaces (the same place in its note, an earlier text), if any."""
+        return self.replaced_ids([sample_id]).get(sample_id)
+
+    def replaced_ids(self, sample_ids: Sequence[str]) -> dict[str, str]:
+        """Sample id -> the id it replaces, for those of `sample_ids` that replace one."""
+        found: dict[str, str] = {}
+        for start in range(0, len(sample_ids), 900):
+            found.update(self._db.execute(
+                "SELECT id, replaces FROM samples WHERE id IN (SELECT value FROM json_each(?)) "
+                "AND replaces IS NOT NULL", (_json(list(sample_ids[start:start + 900])),)).fetchall())
+        return found
+
+    def replacements_of(self, sample_id: str) -> list[str]:
+        """The samples that replace this one, newest first."""
+        return [r[0] for r in self._db.execute("SELECT id FROM samples WHERE replaces = ? ORDER BY rowid DESC",
+                                               (sample_id,))]
+
     def history(self, sample_id: str) -> list[HistoryEntry]:
         rows = self._db.execute("SELECT * FROM history WHERE sample_id = ? ORDER BY seq", (sample_id,))
         return [HistoryEntry(**{**dict(r), "changes": json.loads(r["changes"])}) for r in rows]
@@ -544,13 +581,21 @@ class Store:
 
         For a document too large for one list (a dataset of a million rows), call `sync_batch`
         per batch with one token and `finish_sync` at the end instead.
+
+        A new pair that stands where a reviewed pair went away (factory/replacements.py decides
+        which) names it in `replaces`, with a history entry on both: see `_link_replacements`.
         """
-        with self.transaction():
+        with self.transaction() as db:
             token = new_sync_token()
-            counts = self.sync_batch(source_kind, uri, samples, actor=actor, token=token)
+            counts, added = self._sync_batch(source_kind, uri, samples, actor=actor, token=token)
+            gone = {r[0]: r[1] for r in db.execute(
+                "SELECT sample_id, locator FROM origins WHERE source_kind = ? AND source_uri = ? "
+                "AND sync_token IS NOT ?", (source_kind, uri, token))} if added else {}
             counts.retired += self.finish_sync(source_kind, uri, token=token, content_hash=content_hash,
                                                extractor_version=extractor_version, actor=actor, job_id=job_id,
                                                meta=meta)
+            if gone:
+                counts.replaced += self._link_replacements(gone, added, actor)
         return counts
 
     def sync_batch(self, source_kind: str, uri: str, samples: Sequence[Sample], *, actor: str,
@@ -559,8 +604,15 @@ class Store:
 
         New pairs are added as pending; pairs already in the store keep their status, edits and
         approvals (an unchanged pair has the same id); a retired pair seen again is restored. A
-        pair met twice in one run keeps its first origin and counts as `repeated`.
+        pair met twice in one run keeps its first origin and counts as `repeated`; one the store
+        has from another document counts as `shared`, and one found at a new place in this
+        document (its lines or row moved) as `moved`.
         """
+        return self._sync_batch(source_kind, uri, samples, actor=actor, token=token)[0]
+
+    def _sync_batch(self, source_kind: str, uri: str, samples: Sequence[Sample], *, actor: str,
+                    token: str) -> tuple[SyncCounts, list[Sample]]:
+        """`sync_batch`, also returning the samples it inserted."""
         counts = SyncCounts()
         wanted: dict[str, Sample] = {}
         for sample in samples:
@@ -581,13 +633,16 @@ class Store:
                 existing[r[0]] = r[1]
                 if (r[2], r[3]) == (source_kind, uri):  # this document is the sample's own source
                     licenses[r[0]] = r[4]
-            seen_by = {r[0]: r[1] for r in db.execute(
-                "SELECT sample_id, sync_token FROM origins WHERE source_kind = ? AND source_uri = ? "
-                "AND sample_id IN (SELECT value FROM json_each(?))", (source_kind, uri, ids))}
+            seen_by, placed_at = {}, {}
+            for sample_id, seen_token, locator in db.execute(
+                    "SELECT sample_id, sync_token, locator FROM origins WHERE source_kind = ? AND source_uri = ? "
+                    "AND sample_id IN (SELECT value FROM json_each(?))", (source_kind, uri, ids)):
+                seen_by[sample_id], placed_at[sample_id] = seen_token, locator
             new = [s for i, s in wanted.items() if i not in existing]
             self._insert_many(new, actor, locators)
             counts.added += len(new)
             linked: list[Sample] = []
+            kept: dict[str, str] = {}  # a live sample -> the count it adds to, once its license is compared
             for sample_id, sample in wanted.items():
                 if sample_id not in existing:
                     linked.append(sample)
@@ -600,9 +655,9 @@ class Store:
                     db.execute("UPDATE samples SET retired_at = NULL WHERE id = ?", (sample_id,))
                     counts.added += 1
                 elif sample_id in seen_by:
-                    counts.unchanged += 1
-                else:
-                    counts.updated += 1
+                    kept[sample_id] = "unchanged" if _same_json(placed_at[sample_id], locators[sample_id]) else "moved"
+                else:  # another document yields it too: one more origin, not a change to the sample
+                    kept[sample_id] = "shared"
                 linked.append(sample)
             db.executemany(
                 "INSERT INTO origins (source_kind, source_uri, sample_id, locator, extractor_version, source_hash, "
@@ -616,6 +671,10 @@ class Store:
             for s in linked:
                 if s.id in licenses and licenses[s.id] != s.source.license:
                     self._log(s.id, actor, "license", {"license": [licenses[s.id], s.source.license]}, bump=True)
+                    if s.id in kept:
+                        kept[s.id] = "updated"
+            for count in kept.values():
+                setattr(counts, count, getattr(counts, count) + 1)
             # Keep a sample's own source pointing at where it lives now (line ranges move).
             db.executemany(
                 "UPDATE samples SET source_locator = ?, source_hash = ?, extractor_version = ?, source_license = ? "
@@ -623,7 +682,40 @@ class Store:
                 [(locators[s.id], s.source.content_hash, s.source.extractor_version, s.source.license,
                   s.id, source_kind, uri) for s in linked if s.id in existing],
             )
-        return counts
+        return counts, new
+
+    def _link_replacements(self, gone: dict[str, str], added: Sequence[Sample], actor: str) -> int:
+        """Link each new pair to the pair it replaces, among the `gone` ones (id -> the locator it
+        had in the document) that the sync retired. A link is written only to a pair a person
+        decided or edited; when the pair that went away was an unreviewed replacement itself, the
+        new one names what that one replaced (the text a person last looked at). The new sample
+        gets `replaces` and a history entry (a revision: its row changed); each pair it stands for
+        gets a `replaced` entry naming it. Returns how many were linked."""
+        db = self._db
+        ids = _json(list(gone))
+        rows = {r["id"]: r for r in db.execute(
+            "SELECT id, instruction, input, output, status, replaces FROM samples "
+            "WHERE id IN (SELECT value FROM json_each(?)) AND retired_at IS NOT NULL", (ids,))}
+        if not rows:
+            return 0
+        edited = {r[0] for r in db.execute("SELECT DISTINCT sample_id FROM history WHERE action = 'edit' "
+                                           "AND sample_id IN (SELECT value FROM json_each(?))", (ids,))}
+        old = [PlacedPair.of(i, r["instruction"], r["input"], r["output"], json.loads(gone[i]))
+               for i, r in rows.items()]
+        new = [PlacedPair.of(s.id, s.instruction, s.input, s.output, s.source.locator) for s in added]
+        linked = 0
+        for old_id, new_id in match_replacements(old, new):
+            row = rows[old_id]
+            target = old_id if row["status"] != "pending" or old_id in edited else row["replaces"]
+            if target is None:  # nobody looked at it: there is no reviewed text to compare with
+                continue
+            db.execute("UPDATE samples SET replaces = ? WHERE id = ?", (target, new_id))
+            self._log(new_id, actor, "replaces", {"replaces": target} if target == old_id
+                      else {"replaces": target, "instead_of": old_id}, bump=True)
+            for replaced in dict.fromkeys((old_id, target)):
+                self._log(replaced, actor, "replaced", {"replaced_by": new_id}, bump=False)
+            linked += 1
+        return linked
 
     def origin_rows(self, source_kind: str, uri: str, sample_ids: Sequence[str], *, token: str) -> dict[str, int]:
         """The source row each sample had in this document before the run `token` saw it again:
@@ -959,8 +1051,9 @@ class Store:
             if meta is not None:
                 db.execute("UPDATE jobs SET meta = ? WHERE id = ?", (_json(meta), job_id))
             if counts is not None:
-                db.execute("UPDATE jobs SET added = ?, updated = ?, retired = ? WHERE id = ?",
-                           (counts.added, counts.updated, counts.retired, job_id))
+                db.execute("UPDATE jobs SET added = ?, updated = ?, retired = ?, moved = ?, shared = ?, replaced = ? "
+                           "WHERE id = ?", (counts.added, counts.updated, counts.retired, counts.moved, counts.shared,
+                                            counts.replaced, job_id))
             db.execute("UPDATE jobs SET skipped = ?, errors = ?, error_log = ? WHERE id = ?",
                        (skipped, len(errors) if error_count is None else error_count, _json(list(errors)), job_id))
             if state is not None:
@@ -973,6 +1066,10 @@ class Store:
 
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _same_json(a: str, b: str) -> bool:
+    return a == b or json.loads(a) == json.loads(b)
 
 
 def _number_placeholders(sql: str) -> str:

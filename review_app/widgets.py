@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from factory.review import FilterOptions, ReviewFilter, describe_change
+from factory.review import FilterOptions, Replacement, ReviewFilter, describe_change
 from factory.sample import Finding, Sample
 from factory.store import HistoryEntry
 
@@ -91,6 +91,17 @@ def sample_text(sample: Sample) -> None:
     if sample.input:
         text_block("Input", sample.input)
     text_block("Output", sample.output)
+
+
+def replacement(found: Replacement) -> None:
+    """The reviewed pair a changed pair of a note replaces, and what changed from that text."""
+    with st.container(border=True):
+        st.markdown(":material/difference: " + escape_markdown(f"Replaces {found.old.id} ({found.decision})"))
+        what = "approved" if found.approved else "reviewed"
+        unchanged = "" if "instruction" in found.diffs else "; the instruction is unchanged"
+        st.caption(f"What changed from the text that was {what}: [-removed-] {{+added+}}{unchanged}")
+        for name, diff in found.diffs.items():
+            text_block(name.capitalize(), diff)
 
 
 SEVERITY_COLOURS = {"reject": "red", "warn": "orange"}

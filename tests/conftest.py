@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 
+import hypothesis  # noqa: F401 - imported (and assert-rewritten) before any test runs; see below
 import pytest
 
 from factory.store import LedgerEntry, Store
@@ -18,6 +19,10 @@ from factory.workspace import Workspace, init_workspace
 from tests.openai_server import openai_server  # noqa: F401 - a fixture for every test: a scripted OpenAI API
 
 REPO = Path(__file__).resolve().parents[1]
+# Why hypothesis is imported above: its pytest plugin imports it lazily at the end of a run, and on
+# CPython 3.11.7 that late import's ast.parse (pytest rewrites its asserts) fails after some runs
+# with "SystemError: AST constructor recursion depth mismatch" (seen at the end of
+# tests/factory/test_llm_notes.py run alone). Imported here, it is parsed before any test runs.
 
 
 @pytest.fixture

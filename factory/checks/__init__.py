@@ -6,6 +6,10 @@ the CLI runner, and under `datasets.map(num_proc=...)` or Ray Data. The runner t
 
     findings = run_checks(batch, CheckContext(config.checks, reference=live_samples))
 
+For samples from notes the caller passes `source_texts` (sample id -> the note section's text,
+read once per note by `factory.checking.source_texts`), so `formulas` can compare the answer's
+math with the note's and `junk`/`answers` can look at what the answer left out.
+
 With `checks.tokenizer` set, the caller also passes
 `count_tokens=factory.tokens.load_token_counter(config.checks.tokenizer)` (loaded once, outside
 the checks), and `length` then checks tokens too.
@@ -13,8 +17,8 @@ the checks), and `length` then checks tokens too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from factory.config import ChecksConfig
 from factory.errors import BadInput
@@ -33,18 +37,36 @@ class CheckContext:
     # load_token_counter(config.tokenizer)`); None when `checks.tokenizer` is empty, and then
     # lengths are only checked in characters.
     count_tokens: Callable[[Sequence[str]], list[int]] | None = None
+    # The text each note sample was made from, by sample id: its note's lines at the sample's
+    # locator (and an LLM pair's evidence quote). The runner reads them (`factory.checking.
+    # source_texts`); a sample without an entry is not compared with its source.
+    source_texts: Mapping[str, str] = field(default_factory=dict)
 
 
 Check = Callable[[Sequence[Sample], CheckContext], list[Flag]]
 
 # Imported after the types above: the modules refer to them (only for annotations).
-from factory.checks import duplicates, fields, junk, language, length, markdown, near_duplicates  # noqa: E402
+from factory.checks import (  # noqa: E402
+    answers,
+    duplicates,
+    fields,
+    formulas,
+    junk,
+    language,
+    length,
+    markdown,
+    near_duplicates,
+    questions,
+)
 
-_MODULES = (fields, junk, markdown, length, language, duplicates, near_duplicates)
+_MODULES = (fields, questions, junk, answers, formulas, markdown, length, language, duplicates, near_duplicates)
 
 CHECKS: dict[str, Check] = {
     fields.NAME: fields.check_fields,
+    questions.NAME: questions.check_questions,
     junk.NAME: junk.check_junk,
+    answers.NAME: answers.check_answers,
+    formulas.NAME: formulas.check_formulas,
     markdown.NAME: markdown.check_markdown,
     length.NAME: length.check_length,
     language.NAME: language.check_language,

@@ -8,7 +8,10 @@ The rest of the Alpaca failure list, in Chinese and English:
   URL as a string (domain, protocol, query parameters, parse, validate, regex, shorten,
   encode/decode; 域名, 协议, 参数, 解析, 合法/有效, 正则, 缩短, 编码/解码).
 - `input_only_attachment` (reject): the input is nothing but media placeholders: "<image>",
-  "[image 1]", "<|image|>", "[图片]", "【附件】", "<video>", "[audio]", "(photo)", "<img src=…>", ….
+  "[image 1]", "<|image|>", "[图片]", "【附件】", "<video>", "[audio]", "(photo)", "<img src=…>",
+  a bracketed phrase about an attachment ("<Picture Attached>", "<Insert image here>", "(see
+  attached photo)", "[Attached image]", "<Image of a cat>", "[插入图片]", "（见附图）"), or a sentence
+  that only points at one ("See attached file.", "Attached is a picture.", "附图如下", "见附件").
 - `unseen_media` (warn): the instruction points at a specific image, photo, screenshot, chart,
   diagram, table, video, recording or attachment ("describe the image", "the chart below",
   "watch the video", "描述这张图片", "根据下图", "如图所示", "见附件") and the sample does not
@@ -24,12 +27,18 @@ The rest of the Alpaca failure list, in Chinese and English:
   "Input:"/"Output:" alone describe a function and the word "instruction" in prose is fine.
 - `truncated_output` (warn): an output of at least `checks.truncated_min_chars` characters
   that ends inside an unclosed code fence, on a dangling connective ("and", "the", "of",
-  "because", "和", "以及", "因为", "例如", …) or dangling punctuation ("," "，" "、" ":" "-" "("),
-  or without closing punctuation. Closing punctuation is . ! ? ; … 。！？；, a closing quote or
-  bracket (" ' ” ’ ) ] } ） 」 』 》 】 > `), or an emoji. Also complete without it: a closed
-  code fence, a URL, a number or formula on a short last line, an indented (code) line, a list
-  item or table row, a last block of short lines (verse, a list without markers) or of
-  "Key: value; Key: value" record lines (a flattened table).
+  "because", "和", "以及", "因为", "然后", "并且", "或者", "例如", …), on a "的" whose noun is
+  missing ("我们使用的"; not "这是无法事先知晓的"), on dangling punctuation ("," "，" "、" ":" "-"
+  "("), or without closing punctuation. Closing punctuation is . ! ? ; … 。！？；, a closing quote
+  or bracket (" ' ” ’ ) ] } ） 」 』 》 】 > `), or an emoji. Also complete without it: a closed
+  code fence, a formula ($$…$$, $…$, \\[…\\]), a URL, a number or formula on a short last line, a
+  calculation line ("… = $308 total"), a citation line, a letter's closing ("Yours sincerely,
+  Jane"), an indented (code) line, a list item or table row, a last block of short lines (verse,
+  a list without markers) or of "Key: value; Key: value" record lines (a flattened table). A last
+  line that is only a link text or credit ("source", "h/t Jake Worth") is left out first
+  (`dangling_link_text` reports it). With the note's text at hand, an output whose last words
+  also end a line of the note is not reported for a missing full stop: the note's paragraph ends
+  there, nothing was cut.
 - `control_characters` (reject): C0/C1 control characters other than tab, newline and carriage
   return, a byte order mark, zero-width space, word joiner, and in odd places: U+FFFD next to a
   letter, digit or another U+FFFD (mojibake; a lone "�" between spaces or punctuation is a
@@ -44,14 +53,17 @@ The rest of the Alpaca failure list, in Chinese and English:
   break belongs: two or more between words, after sentence punctuation before a word, or
   before a capital or a list marker. Mentions are not flagged: "the newline character \\n",
   "replace \\r\\n with \\n", "换行符是\\n。", "\\x00-\\x08", Windows paths ("C:\\new").
-- `refusal` (reject): the output refuses or disclaims as an AI. At the start: "I'm sorry, but
-  I cannot…", "I cannot provide/access/…", "I don't have access/personal opinions…", "As an AI,
-  I…", "I am an AI language model", "很抱歉，我无法…", "我无法提供/访问/…", "我是一个人工智能…";
-  anywhere: "as an AI language model", "as a large language model", "作为一个AI，我…",
-  "作为人工智能语言模型". "You cannot…", "I'm sorry to hear…", "I cannot stress enough…" and
-  "As an AI researcher, you…" are answers.
+- `refusal` (reject): the output refuses or disclaims as an AI, in the first person. At the
+  start: "I'm sorry, but I cannot…", "I cannot provide/access/…", "I don't have access/personal
+  opinions…", "As an AI, I…", "I am an AI language model", "很抱歉，我无法…", "我无法提供/访问/…",
+  "我是一个人工智能…"; anywhere: "as an AI language model, I…", "as a large language model, my…",
+  "作为一个AI，我…", "作为人工智能语言模型，我…". "You cannot…", "I'm sorry to hear…", "I cannot
+  stress enough…", "As an AI researcher, you…", "It was trained as a language model", "它只是作为
+  一个语言模型…", "可以作为语言模型训练的数据集" are answers, and so is speaking as an AI when the
+  instruction asks for that persona ("Pretend to be an AI language model in 2100").
 
-Every check is a precompiled regex pass over one sample at a time: no I/O, no state.
+Every check is a precompiled regex pass over one sample at a time (and its note text, when the
+context has it): no I/O, no state.
 """
 
 from __future__ import annotations
@@ -62,6 +74,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from factory.checks.answers import dangling_link_text
 from factory.checks.fields import is_placeholder_input
 from factory.checks.markdown import without_code
 from factory.sample import Finding, Sample, Severity
@@ -78,7 +91,7 @@ REASON_CODES: dict[str, tuple[Severity, str]] = {
     "truncated_output": ("warn", "a long output stops mid-sentence, inside a code block or on a dangling word"),
     "control_characters": ("reject", "control characters, U+FFFD, or zero-width/bidi characters in odd places"),
     "escaped_characters": ("warn", "literal escape sequences (\\n, \\u4e2d, &amp;, &#39;) outside code"),
-    "refusal": ("reject", "the output refuses or disclaims as an AI (As an AI language model…, 作为一个AI…)"),
+    "refusal": ("reject", "the output refuses or disclaims as an AI, in the first person (As an AI language model, I…; 作为一个AI，我…)"),
 }
 
 
@@ -127,12 +140,32 @@ _ATTACHMENT_TOKEN = (
     rf"(?:<\|?|\[|【|\{{|\(|（)\s*(?:{_MEDIA_EN}|{_MEDIA_ZH})s?"
     r"(?:[\s_:#-]*\d{1,3}|[\s_-](?:placeholder|pad|here|token|omitted))?\s*(?:\|?>|\]|】|\}|\)|）)"
 )
-_ATTACHMENT = rf"(?:{_ATTACHMENT_TOKEN}|<img\b[^<>]*>)"  # an HTML <img> points at a file too
+# A bracketed phrase about an attachment: "<Picture Attached>", "<Insert image here>", "(see
+# attached photo)", "[Attached image]", "<Image of a cat>" (angle brackets: any phrase naming a
+# medium), "[插入图片]", "（见附图）", "(图片已附上)".
+_ATTACH_WORDS_EN = r"attached|attachment|attach|insert(?:ed)?|upload(?:ed)?|enclosed|included|see|here|below|above|placeholder|missing|omitted|not\s+shown"
+_ATTACHMENT_PHRASE = (
+    rf"<\s*(?:[\w'-]+\s+){{0,5}}?(?:{_MEDIA_EN})s?(?:\s+[\w'-]+){{0,5}}\s*>"
+    rf"|[\[(（【]\s*(?:[\w'-]+\s+){{0,3}}?(?:(?:{_ATTACH_WORDS_EN})\s+(?:[\w'-]+\s+){{0,2}}?(?:{_MEDIA_EN})s?"
+    rf"|(?:{_MEDIA_EN})s?\s+(?:[\w'-]+\s+){{0,2}}?(?:{_ATTACH_WORDS_EN}))(?:\s+[\w'-]+){{0,2}}\s*[\])）】]"
+    rf"|[\[(（【<]\s*(?:插入|见|详见|附|附上|上传)?(?:一张|一幅|的)?(?:{_MEDIA_ZH}|附图)(?:已附上|已上传|见附件|如下|附后|略)?\s*[\])）】>]"
+)
+_ATTACHMENT = rf"(?:{_ATTACHMENT_TOKEN}|{_ATTACHMENT_PHRASE}|<img\b[^<>]*>)"  # an HTML <img> points at a file too
+# A sentence that only points at an attachment: "See attached file.", "Attached is a picture.", "附图如下", "见附件".
+_ATTACHMENT_SENTENCE = re.compile(
+    rf"\s*(?:(?:please\s+)?(?:see|refer\s+to|find|check)\s+(?:the\s+)?(?:attached|enclosed|uploaded)\s+(?:{_MEDIA_EN})s?"
+    rf"|(?:attached|enclosed)\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?:{_MEDIA_EN})s?"
+    rf"|(?:the\s+)?(?:{_MEDIA_EN})s?\s+(?:is|are)\s+(?:attached|enclosed|uploaded|below)"
+    rf"|(?:见|详见|参见|请看)(?:附件|附图|图片|下图)|(?:附图|附件|图片)如下)\s*[.!。！:：]?\s*",
+    re.I,
+)
 _ONLY_ATTACHMENTS = re.compile(rf"\s*{_ATTACHMENT}(?:[\s,;，；、]*{_ATTACHMENT})*[\s.。]*", re.I)
 
 
 def input_only_attachment(text: str) -> bool:
-    return bool(text.strip()) and _ONLY_ATTACHMENTS.fullmatch(text) is not None
+    if not text.strip():
+        return False
+    return _ONLY_ATTACHMENTS.fullmatch(text) is not None or _ATTACHMENT_SENTENCE.fullmatch(text) is not None
 
 
 # --- unseen_media ---------------------------------------------------------------------------
@@ -251,23 +284,46 @@ def merged_instructions(text: str) -> str | None:
 _FENCE_LINE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})", re.M)
 _CLOSING = set(".!?;…‥。！？；\"'”’)]}）」』》】〉>`»")
 _DANGLING_PUNCT = set(",，、:：-–—(（[【{/\\&+=<")
+# Words a sentence cannot end on. Not the prepositions that end phrasal verbs ("what's going
+# on", "log in", "a lock-in"), nor adverbs that can close a clause ("then", "also", "however").
 _DANGLING_EN = frozenset((
     "a an the and or but nor so because since although though while whereas if unless when whenever where "
-    "whether than that which who whom whose of to in on at by for from with without into onto about as "
-    "like such including e.g i.e is are was were be been being has have had will would can could should "
-    "must may might also then thus therefore however moreover furthermore via per versus vs"
+    "whether than that which who whom whose of to for from with without by as such including e.g i.e "
+    "is are was were be been being has have had will would can could should must may might "
+    "therefore moreover furthermore versus vs"
 ).split())
-_DANGLING_ZH = re.compile(r"(?:和|与|及|以及|或|或者|但|但是|而|而且|并且|并|因为|由于|所以|因此|如果|假如|例如|比如|包括|其中|即|就是|以便|为了|把|被|将|从|通过|以及其)$")
-_LAST_WORD = re.compile(r"\b([A-Za-z]+)$")
+_DANGLING_ZH = re.compile(
+    r"(?:和|与|及|以及|或|或者|但|但是|而|而且|并且|并|因为|由于|所以|因此|然后|接着|其次|首先|另外|此外|同时|"
+    r"如果|假如|例如|比如|包括|其中|即|就是|以便|为了|把|被|将|从|通过|对于|关于|根据|使得|导致|的话|以及其)$"
+)
+# "…的" closes a 是…的 sentence ("这是无法事先知晓的", "BART是…训练得到的") or an adjective ("好的");
+# without 是 or a degree word in its sentence it leaves the noun out ("我们使用的").
+_DE_END = re.compile(r"(?:^|[。；;！？!?\n])([^。；;！？!?\n]*?)([^，,。；;！？!?\n]*)的$")
+_DE_COMPLETE = re.compile(r"都|会|能|要|很|挺|最|更|太|真|好|对|行|可以|应该|已经|需要|不")
+_LAST_WORD = re.compile(r"(?<![\w-])([A-Za-z]+)$")
 _URL_END = re.compile(rf"{_URL}$", re.I)
 _LIST_OR_ROW = re.compile(r"^\s*(?:[-*+•·]\s+|\d{1,3}[.)、]\s*|[（(]\d{1,3}[)）]\s*|[a-zA-Z][.)]\s+|\|.*\|\s*$)")
 _NUMBER_END = re.compile(r"[\d%°]$")
 _RECORD_LINE = re.compile(r"\s*[^\s:：.。!?！？][^:：.。!?！？\n]{0,23}[:：]\s*\S")
+# Display or inline math closing the text: "$$ … $$", "$x^2$", "\[ … \]", "\( … \)".
+_MATH_END = re.compile(r"(?:\$\$|(?<![\\$])\$|\\\]|\\\))$")
+_CITATION_LINE = re.compile(
+    r"\bet\s+al\b|\b(?:ICLR|NeurIPS|NIPS|ICML|ACL|EMNLP|NAACL|CVPR|AAAI|JMLR|TACL|arXiv)\b[^\n]*\b(?:19|20)\d{2}\b"
+    r"|\b(?:19|20)\d{2}\b[^\n]*\b(?:ICLR|NeurIPS|NIPS|ICML|ACL|EMNLP|NAACL|CVPR|AAAI|JMLR|TACL|arXiv)\b"
+)
+
+
+def _without_trailing_link_text(text: str) -> str:
+    """`text` without a last line that is only a link text or credit ("source", "h/t …"): what is
+    before it decides whether the answer is complete (dangling_link_text reports the line)."""
+    while (last := dangling_link_text(text)) is not None:
+        text = text.rstrip()[: -len(last)].rstrip()
+    return text
 
 
 def truncation(text: str) -> str | None:
     """Why `text` looks cut off, or None when it ends like a finished answer."""
-    t = text.rstrip()
+    t = _without_trailing_link_text(text.rstrip())
     last_line = t.rsplit("\n", 1)[-1]
     if "```" in t or "~~~" in t:
         fences = len(_FENCE_LINE.findall(t))
@@ -278,23 +334,36 @@ def truncation(text: str) -> str | None:
     core = t.rstrip("*_~ \t")
     if not core:
         return None
+    if _MATH_END.search(core) and core.count("$") % 2 == 0:
+        return None  # a formula
     end = core[-1]
     if end in _CLOSING:
         return None
     if end in _DANGLING_PUNCT:
         return f"it ends on {end!r}"
     tail = core[-40:]  # the `$` patterns below would otherwise be tried at every position
+    sentence = core[-200:]
     word = _LAST_WORD.search(tail)
     if word and word.group(1).casefold() in _DANGLING_EN:
         return f"it ends on the dangling word {word.group(1)!r}"
     zh = _DANGLING_ZH.search(tail)
     if zh:
         return f"it ends on the dangling word {zh.group(0)!r}"
+    lead_in = _LEAD_IN_LINE.search(core[-60:])
+    if lead_in:
+        return f"it ends on a lead-in to something that is not there ({lead_in.group(0).strip()!r})"
+    de = _DE_END.search(sentence) if core.endswith("的") else None
+    if de and "是" not in de.group(0) and not _DE_COMPLETE.search(de.group(2)):
+        return f"it ends on '的' with its noun missing ({_clip(tail[-12:], 12)!r})"
     if unicodedata.category(end) == "So" or _URL_END.search(core[-300:]):
         return None
     stripped_last = last_line.strip()
     if _NUMBER_END.search(core) and (len(stripped_last) <= 60 or "=" in stripped_last):
         return None
+    if "=" in stripped_last or _CITATION_LINE.search(stripped_last):
+        return None  # a calculation ("… = $308 total") or a citation line
+    if _SIGN_OFF.search(core[-80:]):
+        return None  # a letter's closing: "Yours sincerely, Jane", "Best regards,\n\nAmelia", "此致\n敬礼"
     if last_line[:1] == "\t" or last_line.startswith("  "):
         return None  # indented code without a fence
     if _LIST_OR_ROW.match(last_line):
@@ -304,7 +373,40 @@ def truncation(text: str) -> str | None:
         return None  # verse, or a list without markers
     if len(block) >= 2 and all(_RECORD_LINE.match(line) for line in block):
         return None  # records: "Partition: a100; GPUs: 8" lines, a flattened table
-    return f"it ends without closing punctuation ({_clip(t[-30:], 30)!r})"
+    return f"{_NO_CLOSING} ({_clip(t[-30:], 30)!r})"
+
+
+_NO_CLOSING = "it ends without closing punctuation"
+# A last line that announces code, an example or a figure that does not follow.
+_LEAD_IN_LINE = re.compile(
+    r"(?:^|\n)[ \t]*(?:[^\n]{0,20}(?:代码实现|代码如下|代码示例|示例如下|如下所示|如下)|代码|示例|例如|比如|"
+    r"(?:here\s+is|here's|below\s+is)\s+(?:the\s+|a\s+|an\s+)?(?:full\s+|complete\s+|working\s+)?(?:example|code|snippet|output|diagram)"
+    r"|for\s+example|as\s+follows)[ \t]*$",
+    re.I,
+)
+_SIGN_OFF = re.compile(
+    r"(?:\b(?:yours(?:\s+\w+)?|sincerely|(?:best|kind|warm)(?:est)?\s+(?:regards|wishes)|best\s+of\s+luck|regards|cheers|"
+    r"with\s+(?:love|respect|gratitude|thanks)[\w\s]{0,30})[,!]?\s*(?:\n\s*)*[-–—]?\s*[\w\s.,\[\]'-]{1,40}"
+    r"|(?:此致|敬礼|祝好|顺祝商祺)[\s\S]{0,20})$",
+    re.I,
+)
+_MARKUP_AFTER = re.compile(r"\]\([^)\n]*\)|[*_`~\])>|\s]")
+
+
+def ends_like_source(output: str, source: str) -> bool:
+    """The output's last words end a line of its note too (a paragraph the author left without a
+    full stop), rather than stopping inside one of the note's sentences."""
+    tail = _without_trailing_link_text(output.rstrip()).rstrip("*_~ \t")[-12:].strip()
+    if len(tail) < 4:
+        return False
+    source = source.replace("`", "").replace("**", "")  # the answer lost the note's inline markup
+    at = source.find(tail)
+    while at >= 0:
+        rest = source[at + len(tail): source.find("\n", at + len(tail)) if "\n" in source[at + len(tail):] else None]
+        if not _MARKUP_AFTER.sub("", rest):
+            return True
+        at = source.find(tail, at + 1)
+    return False
 
 
 # --- control_characters ---------------------------------------------------------------------
@@ -421,9 +523,11 @@ _REFUSAL_START_EN = re.compile(
     r")",
     re.I,
 )
+# Anywhere, only in the first person: "It was trained as a language model on …" describes a model.
 _REFUSAL_ANYWHERE_EN = re.compile(
-    r"(?<![\"“'‘「『])\b(?:as\s+an?\s+(?:ai|artificial\s+intelligence)\s+(?:language\s+model|assistant|chatbot)"
-    r"|as\s+an?\s+(?:large\s+)?language\s+model|i\s+am\s+an\s+ai\s+(?:language\s+model|assistant))\b",
+    r"(?<![\"“'‘])\b(?:as\s+an?\s+(?:ai|artificial\s+intelligence)(?:\s+(?:language\s+model|assistant|chatbot))?"
+    r"|as\s+an?\s+(?:large\s+)?language\s+model)\s*,?\s*(?:i|i'm|i\s+am|my|me)\b"
+    r"|(?<![\"“'‘])\bi\s+am\s+(?:just\s+|only\s+)?an?\s+ai\s+(?:language\s+model|assistant)\b",
     re.I,
 )
 _REFUSAL_VERBS_ZH = (
@@ -438,18 +542,30 @@ _REFUSAL_START_ZH = re.compile(
     r")",
     re.I,
 )
+# Anywhere, only in the first person ("作为一个AI，我…"): "它只是作为一个语言模型…" and "可以作为语言模型
+#训练的数据集" speak about a model, not as one.
 _REFUSAL_ANYWHERE_ZH = re.compile(
-    r"(?<![\"“'‘「『《])作为(?:一个|一名|一款|一种)?\s*(?:AI|人工智能)\s*(?:语言模型|助手|助理|模型|程序|聊天机器人|机器人)?\s*[，,、]?\s*我(?!们)"
-    r"|(?<![\"“'‘「『《])作为(?:一个|一名|一款|一种)?\s*(?:AI|人工智能)?\s*(?:大型)?语言模型",
+    r"(?<![\"“'‘「『《它他她其])作为(?:一个|一名|一款|一种)?\s*(?:AI|人工智能)?\s*(?:大型)?(?:AI|人工智能|语言模型)"
+    r"\s*(?:语言模型|助手|助理|模型|程序|聊天机器人|机器人)?\s*[，,、]?\s*我(?!们)",
+    re.I,
+)
+# The instruction asks for an AI persona ("Pretend to be an AI language model in 2100"): speaking
+# as an AI is the task, not a disclaimer.
+_AI_PERSONA = re.compile(
+    r"\b(?:pretend|role[-\s]?play|act|imagine|you\s+are|write\s+as|speak\s+as)\b[^.?!\n]{0,40}?\b(?:ai|artificial\s+intelligence|"
+    r"language\s+model|chatbot|robot)\b|(?:扮演|假装|假设你是|想象你是)[^。？！\n]{0,20}?(?:AI|人工智能|语言模型|机器人)",
     re.I,
 )
 
 
-def refusal(text: str) -> str | None:
-    """The refusing or AI-disclaiming phrase in `text`, else None."""
+def refusal(text: str, instruction: str = "") -> str | None:
+    """The refusing or AI-disclaiming phrase in `text` (the answer to `instruction`), else None."""
     t = text.strip().replace("’", "'")
     head = t[:300]
     m = _REFUSAL_START_EN.match(head) or _REFUSAL_START_ZH.match(head)
+    if instruction and _AI_PERSONA.search(instruction) and not _REFUSAL_START_ZH.match(head) \
+            and not re.match(r"\W{0,3}(?:i'?m\s+sorry|sorry|i\s+can(?:no|')?t|unfortunately)", head, re.I):
+        return None
     if m is None:
         lower = t.casefold()
         if "as a" in lower or "i am an ai" in lower:
@@ -471,8 +587,9 @@ def _text_fields(s: Sample) -> list[tuple[str, str]]:
     return fields
 
 
-def sample_findings(s: Sample, truncated_min_chars: int) -> list[Finding]:
-    """The junk findings of one sample, in REASON_CODES order."""
+def sample_findings(s: Sample, truncated_min_chars: int, source: str | None = None) -> list[Finding]:
+    """The junk findings of one sample, in REASON_CODES order; `source` is the note text the
+    sample was made from, when known (see `CheckContext.source_texts`)."""
     found: list[Finding] = []
     if s.input.strip():
         if input_only_url(s.input):
@@ -494,6 +611,8 @@ def sample_findings(s: Sample, truncated_min_chars: int) -> list[Finding]:
     output = s.output.strip()
     if output and len(output) >= truncated_min_chars:
         why = truncation(output)
+        if why and why.startswith(_NO_CLOSING) and source and ends_like_source(output, source):
+            why = None  # the note's own paragraph ends there, without a full stop: nothing was cut
         if why:
             found.append(_finding("truncated_output", f"output ({len(output)} characters) looks cut off: {why}; "
                                   "finish the last sentence or cut it at the last complete one"))
@@ -515,7 +634,7 @@ def sample_findings(s: Sample, truncated_min_chars: int) -> list[Finding]:
     if escapes:
         found.append(_finding("escaped_characters", f"literal escape sequences outside code ({'; '.join(escapes)}); "
                               "decode them into the characters they stand for"))
-    phrase = refusal(s.output)
+    phrase = refusal(s.output, s.instruction)
     if phrase:
         found.append(_finding("refusal", f"output refuses or disclaims as an AI ({_clip(phrase)!r}); "
                               "write a real answer or reject the sample"))
@@ -524,4 +643,5 @@ def sample_findings(s: Sample, truncated_min_chars: int) -> list[Finding]:
 
 def check_junk(batch: Sequence[Sample], ctx: CheckContext) -> list[Flag]:
     min_chars = ctx.config.truncated_min_chars
-    return [(s.id, finding) for s in batch for finding in sample_findings(s, min_chars)]
+    sources = ctx.source_texts
+    return [(s.id, finding) for s in batch for finding in sample_findings(s, min_chars, sources.get(s.id))]

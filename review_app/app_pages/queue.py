@@ -1,6 +1,9 @@
 """Queue: one sample at a time, with its source, findings, near duplicates and history.
 
 Keys: A approve, X reject (then Enter), E edit (Ctrl+Enter saves, Esc cancels), S skip, B back.
+A pair that replaces a reviewed pair of its note (one sentence of the note edited) shows that
+pair, who decided it and the difference first; for one that replaces an approved pair, A
+re-approves.
 The queue is the samples matching the sidebar filters in the order they arrived; the cursor is a
 rowid, so moving on is one indexed query however long the queue is. Every action names the
 revision the reviewer saw: a sample someone else changed meanwhile is refused, never overwritten.
@@ -38,14 +41,15 @@ def refused(exc: RevisionConflict, sample_id: str, seen: int, what: str) -> None
                                    f"(revision {exc.expected}, now {exc.actual}). Their change is below."}
 
 
-def approve(sample_id: str, rowid: int, seen: int) -> None:
+def approve(sample_id: str, rowid: int, seen: int, replaces: str | None = None) -> None:
     try:
         with context.open_store() as store:
             review.approve(store, sample_id, seen, context.reviewer() or "")
     except RevisionConflict as exc:
         return refused(exc, sample_id, seen, "approval")
     state.q_reviewed += 1
-    context.flash("success", f"Approved {sample_id}.")
+    context.flash("success", f"Re-approved {sample_id}, which replaces {replaces}." if replaces
+                  else f"Approved {sample_id}.")
     move_to(rowid + 1)
 
 
@@ -124,10 +128,16 @@ def back(rowid: int) -> None:
 
 
 # -- drawing ---------------------------------------------------------------------------------
-def action_bar(sample: Sample, rowid: int, seen: int) -> None:
+def action_bar(sample: Sample, rowid: int, seen: int, replaced: review.Replacement | None) -> None:
     with st.container(horizontal=True):
-        st.button("Approve", key="approve", type="primary", shortcut="A", on_click=approve,
-                  args=(sample.id, rowid, seen), disabled=sample.status == "approved")
+        if replaced is not None and replaced.approved:  # one key, as for any approval
+            st.button("Re-approve", key="approve", type="primary", shortcut="A", on_click=approve,
+                      args=(sample.id, rowid, seen, replaced.old.id), disabled=sample.status == "approved",
+                      help=f"A re-approval: approve this text in place of {replaced.old.id} "
+                           f"({replaced.decision}); the difference is shown above the text.")
+        else:
+            st.button("Approve", key="approve", type="primary", shortcut="A", on_click=approve,
+                      args=(sample.id, rowid, seen), disabled=sample.status == "approved")
         st.button("Reject", key="reject", shortcut="X", on_click=set_mode, args=("reject",),
                   disabled=sample.status == "rejected")
         st.button("Edit", key="edit", shortcut="E", on_click=set_mode, args=("edit",))
@@ -224,8 +234,8 @@ def end_of_queue(item: review.QueueItem, flt: review.ReviewFilter) -> None:
 
 with context.open_store() as store:
     flt = widgets.sidebar_filters(context.options(store), on_change=restart)
-    st.sidebar.caption("Keys: **A** approve · **X** reject · **E** edit · **S** skip · **B** back · "
-                       "**Ctrl+Enter** save")
+    st.sidebar.caption("Keys: **A** approve (for a pair that replaces an approved one: re-approve) · "
+                       "**X** reject · **E** edit · **S** skip · **B** back · **Ctrl+Enter** save")
     item = review.queue_item(store, flt, state.q_cursor)
     head, count = st.columns([3, 2], vertical_alignment="bottom")
     head.title("Queue")
@@ -247,13 +257,16 @@ with context.open_store() as store:
     elif sample.revision != seen:
         changed_meanwhile(store, sample, seen, "Someone changed this sample after you opened it; look at their "
                                                "change before you act on it.")
-    action_bar(sample, item.rowid, seen)
+    replaced = review.replacement(store, sample)
+    action_bar(sample, item.rowid, seen, replaced)
     meta = [sample.status, sample.source.kind, sample.lang or "language unknown", f"revision {sample.revision}",
             f"id {sample.id}"] + ([f"tags: {', '.join(sample.tags)}"] if sample.tags else [])
     st.caption(escape(" · ".join(meta)))
 
     main, side = st.columns([3, 2], gap="medium")
     with main:
+        if replaced is not None:  # first: what the reviewer needs to re-decide
+            widgets.replacement(replaced)
         if state.q_mode == "reject":
             reject_form(sample, item.rowid, seen)
         if state.q_mode == "edit":

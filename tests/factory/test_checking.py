@@ -155,3 +155,69 @@ def test_a_check_that_crashes_is_a_failed_job_with_its_error(ws, monkeypatch):
     with ws.open_store() as store:
         job = store.jobs(limit=1)[0]
     assert job.state == "failed" and "a bug in a check" in job.error_log[0]["error"]
+
+
+# -- the note each sample was made from: read once, and never an error -----------------------
+import hashlib  # noqa: E402
+
+from factory.checking import source_texts  # noqa: E402
+
+NOTE = "# RMS Norm\n\n计算公式为：\n\n$$\n\\bar{a}_i = \\frac{a_i}{RMS(a)} g_i\n$$\n\n其余内容。\n"
+MANGLED = "计算公式为：$$ \\bar{a}i = \\frac{a_i}{RMS(a)} g_i $$"  # the underscore after \bar{a} is lost
+KEPT = "计算公式为：$$ \\bar{a}_i = \\frac{a_i}{RMS(a)} g_i $$"
+
+
+def _note_sample(uri: str, output: str, text: str = NOTE, kind: str = "notes", **locator) -> Sample:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Sample(instruction="什么是 RMS Norm？", output=output,
+                  source=Source(kind=kind, uri=uri, content_hash=digest, locator={"lines": [1, 8]} | locator))
+
+
+def test_source_texts_are_the_note_lines_of_each_sample(tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "rms.md").write_text(NOTE, encoding="utf-8")
+    relative = _note_sample("notes/rms.md", MANGLED)
+    absolute = _note_sample(str(tmp_path / "notes" / "rms.md"), KEPT, locator=None)
+    llm = _note_sample("notes/rms.md", "另一个回答。", kind="notes_llm", lines=[3, 3], evidence="其余内容。")
+    texts = source_texts(tmp_path, [relative, absolute, llm])
+    assert texts[relative.id] == "\n".join(NOTE.split("\n")[:8])
+    assert "\\bar{a}_i" in texts[absolute.id]
+    assert texts[llm.id] == "计算公式为：\n其余内容。"
+
+
+def test_a_missing_changed_or_unreadable_note_gives_nothing(tmp_path):
+    (tmp_path / "changed.md").write_text(NOTE + "\n新的一行。\n", encoding="utf-8")
+    (tmp_path / "gbk.md").write_bytes(NOTE.encode("gbk"))
+    (tmp_path / "folder.md").mkdir()
+    other = Sample(instruction="What is NF4?", output="A 4-bit data type.", source=Source(kind="dataset", uri="changed.md"))
+    samples = [_note_sample(uri, KEPT) for uri in ("gone.md", "changed.md", "gbk.md", "folder.md", "")] + [other]
+    assert source_texts(tmp_path, samples) == {}
+
+
+def test_each_note_is_read_once(tmp_path, monkeypatch):
+    (tmp_path / "rms.md").write_text(NOTE, encoding="utf-8")
+    import factory.checking
+
+    reads = []
+    real = factory.checking._read_note
+    monkeypatch.setattr(factory.checking, "_read_note", lambda root, uri: reads.append(uri) or real(root, uri))
+    samples = [_note_sample("rms.md", f"回答 {i}。") for i in range(5)] + [_note_sample("gone.md", "回答。")]
+    assert len(source_texts(tmp_path, samples)) == 5
+    assert reads == ["rms.md", "gone.md"]
+
+
+def test_check_compares_the_formulas_of_note_pairs_with_their_note(ws):
+    (ws.root / "notes").mkdir()
+    (ws.root / "notes" / "rms.md").write_text(NOTE, encoding="utf-8")
+    mangled, kept = _note_sample("notes/rms.md", MANGLED), _note_sample("notes/rms.md", KEPT)
+    gone = _note_sample("notes/deleted.md", MANGLED + "另外一句。")
+    with ws.open_store() as store:
+        store.sync_document("notes", "notes/rms.md", mangled.source.content_hash, "v1", [mangled, kept], actor="job")
+        store.sync_document("notes", "notes/deleted.md", gone.source.content_hash, "v1", [gone], actor="job")
+    summary = check_pending(ws)
+    with ws.open_store() as store:
+        found = {s.id: [f.code for f in store.get(s.id).findings] for s in (mangled, kept, gone)}
+    assert "formula_differs_from_source" in found[mangled.id]
+    assert "formula_differs_from_source" not in found[kept.id]
+    assert "formula_differs_from_source" not in found[gone.id]  # its note is gone: not compared, no error
+    assert summary.by_reason["formula_differs_from_source"] == 1

@@ -199,3 +199,78 @@ def test_an_import_that_reads_no_rows_says_so(tmp_path):
     assert "no rows read from empty.jsonl: it is empty" in empty and "read as ;" not in empty
     broken = run_cli("import", "broken.jsonl", cwd=ws).stdout
     assert "broken.jsonl: none of the 2 rows could be read" in broken and "read as ;" not in broken
+
+
+# -- re-review -----------------------------------------------------------------------------------
+NF4 = ("What is NF4?", "A 4-bit NormalFloat data type for the frozen base weights of QLoRA.")
+PAGED = ("What is paged AdamW?", "AdamW whose optimizer states page out to CPU memory under pressure.")
+
+
+def ls_json(ws: Path, *args: str) -> list[dict]:
+    return [json.loads(line) for line in run_cli("ls", "--json", *args, cwd=ws).stdout.splitlines()]
+
+
+def replaced_workspace(tmp_path: Path) -> tuple[Path, str, str]:
+    """A note whose approved NF4 pair was edited in the note. Returns the folder, the old and the new id."""
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws), cwd=tmp_path)
+    write_note(ws / "notes", "a.md", qa_note(NF4, PAGED))
+    run_cli("extract", "notes", "notes", cwd=ws)
+    (old,) = [s["id"] for s in ls_json(ws, "--text", "NF4")]
+    run_cli("approve", old, "--reviewer", "ann", cwd=ws)
+    write_note(ws / "notes", "a.md", qa_note((NF4[0], NF4[1].replace("frozen base", "frozen")), PAGED))
+    summary = run_cli("extract", "notes", "notes", cwd=ws).stdout
+    assert "1 added (1 replacing a reviewed pair), 1 retired" in summary
+    (new,) = [s["id"] for s in ls_json(ws, "--text", "NF4")]
+    return ws, old, new
+
+
+def test_show_and_ls_name_the_reviewed_pair_a_changed_pair_replaces(tmp_path):
+    ws, old, new = replaced_workspace(tmp_path)
+    listed = {s["id"]: s for s in ls_json(ws)}
+    assert listed[new]["replaces"] == old and listed[new]["status"] == "pending"
+    assert [s["replaces"] for i, s in listed.items() if i != new] == [None]
+    text = run_cli("show", new[:8], cwd=ws).stdout
+    assert f"replaces {old} (approved by ann)" in text
+    assert "output: A 4-bit NormalFloat data type for the frozen [-base -]weights of QLoRA." in text
+    assert "instruction: unchanged" in text
+    shown = json.loads(run_cli("show", new, "--json", cwd=ws).stdout)
+    assert shown["replaces"]["id"] == old and shown["replaces"]["decision"] == "approved by ann"
+    assert shown["replaces"]["diff"]["output"].startswith("A 4-bit NormalFloat data type for the frozen [-base -]")
+    assert f"replaced by {new}" in run_cli("show", old, cwd=ws).stdout
+
+
+def test_approve_replacements_re_approves_only_small_changes(tmp_path):
+    ws, old, new = replaced_workspace(tmp_path)
+    (paged,) = [s["id"] for s in ls_json(ws, "--text", "paged")]
+    run_cli("approve", paged, "--reviewer", "ann", cwd=ws)
+    write_note(ws / "notes", "a.md", qa_note((NF4[0], NF4[1].replace("frozen base", "frozen")),
+                                             (PAGED[0], "Optimizer states that live in unified memory instead.")))
+    run_cli("extract", "notes", "notes", cwd=ws)
+    result = run_cli("approve", "--replacements", "--reviewer", "bob", cwd=ws).stdout
+    assert "re-approved 1 replacement(s)" in result and "1 changed more" in result
+    statuses = {s["output"]: s["status"] for s in ls_json(ws)}
+    assert statuses == {NF4[1].replace("frozen base", "frozen"): "approved",
+                        "Optimizer states that live in unified memory instead.": "pending"}
+    assert any(h["actor"] == "bob" and h["action"] == "approved"
+               for h in json.loads(run_cli("show", new, "--json", cwd=ws).stdout)["history"])
+
+
+def test_extract_summary_and_jobs_count_moved_and_shared_pairs_not_updated(tmp_path):
+    ws = tmp_path / "ws"
+    run_cli("init", str(ws), cwd=tmp_path)
+    write_note(ws / "notes", "a.md", qa_note(NF4, PAGED))
+    write_note(ws / "notes", "b.md", qa_note(NF4))
+    first = run_cli("extract", "notes", "notes", cwd=ws).stdout
+    assert first.startswith("notes: 2 added, 0 retired, 0 moved, 1 already known from other sources, "
+                            "0 unchanged notes skipped, 0 bad files (job 1)")
+    write_note(ws / "notes", "a.md", qa_note(NF4, PAGED).replace("Q: What is paged", "\n\nQ: What is paged"))
+    second = run_cli("extract", "notes", "notes", cwd=ws).stdout
+    assert second.startswith("notes: 0 added, 0 retired, 1 moved, 0 already known from other sources, "
+                             "1 unchanged notes skipped")
+    jobs = json.loads(run_cli("jobs", "--json", cwd=ws).stdout)
+    assert [(j["added"], j["updated"], j["moved"], j["shared"]) for j in jobs] == [(0, 0, 1, 0), (2, 0, 0, 1)]
+    table = run_cli("jobs", cwd=ws, env={"COLUMNS": "200"}).stdout
+    header = next(line for line in table.splitlines() if "moved" in line)
+    assert [c.strip() for c in header.strip("┃│ ").replace("┃", "│").split("│")][5:10] == [
+        "added", "replacing", "retired", "moved", "shared"]

@@ -230,3 +230,164 @@ def test_a_note_of_20000_pairs_lands_whole(ws):
     write_note(ws.root / "notes", "big.md", qa_note(*pairs))  # 620 KB, under notes.max_file_bytes
     job = extract_notes(ws, ws.root / "notes")
     assert (job.added, job.errors) == (20_000, 0)
+
+
+# -- re-review: a changed pair names the reviewed pair it replaces --------------------------
+def decide(ws, status: str = "approved", actor: str = "reviewer:ann") -> None:
+    with ws.open_store() as store:
+        store.set_status(store.ids(), status, actor=actor)
+
+
+def links(ws) -> dict[str, str | None]:
+    """output -> output of the sample it replaces (None: replaces nothing), for every live sample."""
+    with ws.open_store() as store:
+        found = {}
+        for s in store.samples():
+            old = store.replaces(s.id)
+            found[s.output] = store.get(old).output if old else None
+        return found
+
+
+RANK = "# LoRA\n\n## Rank\n\nStart with rank 16. Raise it when the data is large and the loss plateaus.\n"
+
+
+def test_a_changed_section_names_the_approved_pair_it_replaces(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "lora.md", RANK)
+    extract_notes(ws, notes)
+    decide(ws)
+    with ws.open_store() as store:
+        (old,) = store.samples()
+    write_note(notes, "lora.md", RANK.replace("is large", "is large and varied"))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.retired, job.replaced) == (1, 1, 1)
+    with ws.open_store() as store:
+        (new,) = store.samples()
+        assert new.status == "pending" and store.replaces(new.id) == old.id
+        assert store.get(old.id).status == "approved"  # retired, its review kept
+        added, linked = store.history(new.id)
+        assert (added.action, linked.action, linked.changes) == ("add", "replaces", {"replaces": old.id})
+        assert linked.revision == new.revision == 2  # a change to the sample, so a revision
+        assert store.history(old.id)[-1].changes == {"replaced_by": new.id}
+        assert [h.action for h in store.history(old.id)] == ["add", "approved", "retire", "replaced"]
+
+
+def test_a_pair_never_reviewed_replaces_nothing(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "lora.md", RANK)
+    extract_notes(ws, notes)
+    write_note(notes, "lora.md", RANK.replace("is large", "is large and varied"))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.retired, job.replaced) == (1, 1, 0)
+    assert list(links(ws).values()) == [None]
+
+
+def test_a_section_rewritten_from_scratch_still_names_the_pair_it_replaces(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "lora.md", RANK)
+    extract_notes(ws, notes)
+    decide(ws)
+    write_note(notes, "lora.md", "# LoRA\n\n## Rank\n\nUse 8 everywhere; nobody measured a difference above it.\n")
+    extract_notes(ws, notes)
+    assert links(ws) == {"Use 8 everywhere; nobody measured a difference above it.":
+                         "Start with rank 16. Raise it when the data is large and the loss plateaus."}
+
+
+FAQ = (("What is NF4?", "A 4-bit NormalFloat data type for the frozen base weights."),
+       ("What is double quantization?", "Quantizing the quantization constants, to save memory."),
+       ("What is paged AdamW?", "AdamW whose optimizer states page out to CPU memory under pressure."))
+
+
+def test_pairs_of_one_list_are_matched_by_their_text_wherever_they_moved(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "faq.md", qa_note(*FAQ, title="QLoRA"))
+    extract_notes(ws, notes)
+    decide(ws)
+    nf4, double, paged = FAQ
+    edited = ((paged[0], paged[1]),  # unchanged, now first
+              (double[0], double[1].replace("to save memory", "to save a little more memory")),
+              (nf4[0], nf4[1].replace("frozen base", "frozen")))
+    write_note(notes, "faq.md", qa_note(*edited, title="QLoRA"))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.retired, job.replaced) == (2, 2, 2)
+    assert links(ws) == {paged[1]: None, edited[1][1]: double[1], edited[2][1]: nf4[1]}
+    assert live(ws)[paged[0]] == "approved"  # the unchanged pair keeps its id and its review
+
+
+def test_a_pair_that_went_away_is_not_replaced_by_an_unrelated_new_one(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "faq.md", qa_note(*FAQ[:2], title="QLoRA"))
+    extract_notes(ws, notes)
+    decide(ws)
+    nf4, double = FAQ[:2]
+    new_nf4 = nf4[1].replace("frozen base", "frozen")
+    unrelated = ("Which GPU do we train on?", "The two A100s in rack 3, booked through the calendar.")
+    write_note(notes, "faq.md", qa_note((nf4[0], new_nf4), unrelated, title="QLoRA"))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.retired, job.replaced) == (2, 2, 1)
+    assert links(ws) == {new_nf4: nf4[1], unrelated[1]: None}
+
+
+def test_a_pair_under_a_renamed_heading_is_matched_by_its_lines_and_text(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "faq.md", qa_note(*FAQ[:2], title="QLoRA"))
+    extract_notes(ws, notes)
+    decide(ws)
+    nf4, double = FAQ[:2]
+    new_double = double[1].replace("to save memory", "to save memory again")
+    write_note(notes, "faq.md", qa_note(nf4, (double[0], new_double), title="QLoRA in practice"))
+    extract_notes(ws, notes)
+    assert links(ws) == {nf4[1]: None, new_double: double[1]}
+
+
+def test_a_replacement_changed_again_before_review_still_names_the_approved_pair(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "lora.md", RANK)
+    extract_notes(ws, notes)
+    decide(ws)
+    write_note(notes, "lora.md", RANK.replace("is large", "is large and varied"))
+    extract_notes(ws, notes)
+    write_note(notes, "lora.md", RANK.replace("is large", "is large, varied"))
+    job = extract_notes(ws, notes)
+    assert job.replaced == 1
+    assert links(ws) == {"Start with rank 16. Raise it when the data is large, varied and the loss plateaus.":
+                         "Start with rank 16. Raise it when the data is large and the loss plateaus."}
+
+
+# -- what a job counts ----------------------------------------------------------------------
+def test_a_pair_shared_by_two_notes_is_known_already_not_updated(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "a.md", qa_note(FAQ[0], FAQ[1]))
+    write_note(notes, "b.md", qa_note(FAQ[0]))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.updated, job.shared) == (2, 0, 1)
+
+
+def test_pairs_whose_lines_moved_are_counted_as_moved(ws):
+    notes = ws.root / "notes"
+    write_note(notes, "a.md", qa_note(*FAQ))
+    extract_notes(ws, notes)
+    text = (notes / "a.md").read_text(encoding="utf-8")
+    write_note(notes, "a.md", text.replace(f"Q: {FAQ[1][0]}", f"\n\nQ: {FAQ[1][0]}"))  # two pairs move down
+    job = extract_notes(ws, notes)
+    assert (job.added, job.updated, job.retired, job.moved, job.skipped) == (0, 0, 0, 2, 0)
+    with ws.open_store() as store:
+        (paged,) = store.samples(SampleFilter(text="paged"))
+    lines = (notes / "a.md").read_text(encoding="utf-8").split("\n")
+    assert lines[paged.source.locator["lines"][0] - 1] == f"Q: {FAQ[2][0]}"  # the sample points at its new lines
+
+
+def test_every_pair_of_a_long_list_changed_at_once_finds_its_own(ws):
+    """What a new extractor version does to a big note: every text changes, some pairs go."""
+    from tests.conftest import varied_text
+
+    notes = ws.root / "notes"
+    pairs = [(f"What does setting {i} control?", varied_text(i)) for i in range(300)]
+    write_note(notes, "settings.md", qa_note(*pairs))
+    extract_notes(ws, notes)
+    decide(ws)
+    edited = [(q, a.replace(".", ", since v2.")) for q, a in pairs[3:]]  # the first three deleted
+    write_note(notes, "settings.md", qa_note(*edited))
+    job = extract_notes(ws, notes)
+    assert (job.added, job.retired, job.replaced) == (297, 300, 297)
+    assert links(ws) == {new: old for (_, old), (_, new) in zip(pairs[3:], edited)}

@@ -214,3 +214,18 @@ def test_a_key_refused_midway_keeps_what_was_answered_for_the_next_run(llm_ws, o
     openai_server.set_default(notes_model)
     result = extract_notes_llm(ws, folder)
     assert (result.asked, result.reused) == (3, 1) and len(samples(ws)) == 4
+
+
+def test_a_pair_of_an_edited_chunk_names_the_approved_pair_it_replaces(llm_ws, openai_server):
+    ws, folder = llm_ws
+    extract_notes_llm(ws, folder)
+    with ws.open_store() as store:
+        store.set_status(store.ids(SampleFilter(source_kind="notes_llm")), "approved", actor="reviewer:ana")
+    old = next(s for q, s in samples(ws).items() if "Rollbacks line one" in q)
+    write_note(folder, "ops.md", note("Deploys", "Rollbacks", "Alerts").replace(
+        "a fact about Rollbacks", "the one fact about Rollbacks"))
+    edited = extract_notes_llm(ws, folder)
+    assert (edited.asked, edited.job.added, edited.job.retired, edited.job.replaced) == (1, 1, 1, 1)
+    new = next(s for q, s in samples(ws).items() if "Rollbacks line one" in q)
+    with ws.open_store() as store:
+        assert new.status == "pending" and store.replaces(new.id) == old.id

@@ -201,3 +201,59 @@ def test_a_new_license_is_a_revision_with_its_history(store):
         "job:import#2", "license", {"license": ["mit", "cc-by-nc-4.0"]})
     store.sync_document("dataset", "d.jsonl", "h1", "v1", [licensed("cc-by-nc-4.0")], actor="job:import#3")
     assert store.get(sample_id).revision == seen + 1  # the same license again is no change
+
+
+def test_a_store_of_schema_5_is_migrated_keeping_samples_reviews_and_jobs(tmp_path):
+    from factory.store import MIGRATIONS, _split_sql
+
+    path = tmp_path / "store.sqlite"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:5]:  # the schema as the last release shipped it
+        for statement in _split_sql(script):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 5")
+    db.execute("INSERT INTO samples (id, instruction, output, source_kind, source_uri, status, revision, created_at, "
+               "updated_at) VALUES ('a1', 'What is NF4?', 'A 4-bit type.', 'notes', 'a.md', 'approved', 2, 't', 't')")
+    db.execute("INSERT INTO jobs (kind, source, state, started_at, added, updated) "
+               "VALUES ('extract', 'notes:.', 'completed', 't', 1, 4)")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert (store.get("a1").status, store.get("a1").revision, store.replaces("a1")) == ("approved", 2, None)
+        (job,) = store.jobs()
+        assert (job.added, job.updated, job.moved, job.shared, job.replaced) == (1, 4, 0, 0, 0)
+
+
+def placed(q: str, a: str, path: list[str], lines: list[int], rule: str = "qa") -> Sample:
+    return Sample(instruction=q, output=a, source=Source(kind="notes", uri="a.md", locator={
+        "heading_path": path, "lines": lines, "rule": rule}))
+
+
+def test_an_edited_pair_is_replaced_by_link_and_another_kind_of_pair_is_not(store):
+    qa = placed("What is NF4?", "A 4-bit data type.", ["FAQ"], [3, 4])
+    section = placed("What is rank in LoRA?", "Start at 16.", ["Rank"], [6, 8], rule="section")
+    store.sync_document("notes", "a.md", "h1", "v1", [qa, section], actor="job")
+    store.edit(qa.id, store.get(qa.id).revision, {"output": "A 4-bit NormalFloat data type."}, actor="reviewer:ann")
+    store.set_status([section.id], "approved", actor="reviewer:ann")
+    new_qa = placed("What is NF4?", "A 4-bit NormalFloat type.", ["FAQ"], [3, 4])
+    as_faq = placed("What is rank in LoRA?", "Start at 16, then 32.", ["Rank"], [6, 8], rule="faq")  # another rule
+    counts = store.sync_document("notes", "a.md", "h2", "v1", [new_qa, as_faq], actor="job")
+    assert (counts.added, counts.retired, counts.replaced) == (2, 2, 1)
+    assert store.replaces(new_qa.id) == qa.id  # an edited pair counts as reviewed, pending or not
+    assert store.replaces(as_faq.id) is None
+
+
+def test_sync_counts_pairs_met_in_another_document_moved_and_license_changes_apart(store):
+    a = placed("What is NF4?", "A 4-bit data type.", ["FAQ"], [3, 4])
+    store.sync_document("notes", "a.md", "h1", "v1", [a], actor="job")
+    counts = store.sync_document("notes", "b.md", "h1", "v1", [a], actor="job")
+    assert (counts.added, counts.updated, counts.shared, counts.unchanged) == (0, 0, 1, 0)
+    moved = placed("What is NF4?", "A 4-bit data type.", ["FAQ"], [5, 6])
+    counts = store.sync_document("notes", "a.md", "h2", "v1", [moved], actor="job")
+    assert (counts.moved, counts.unchanged, counts.updated) == (1, 0, 0)
+    counts = store.sync_document("notes", "a.md", "h3", "v1", [moved], actor="job")
+    assert (counts.moved, counts.unchanged) == (0, 1)
+    licensed = moved.model_copy(update={"source": moved.source.model_copy(update={"license": "mit"})})
+    counts = store.sync_document("notes", "a.md", "h4", "v1", [licensed], actor="job")
+    assert (counts.updated, counts.unchanged) == (1, 0)  # a license change is a change to the sample

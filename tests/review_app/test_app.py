@@ -485,3 +485,34 @@ def test_runs_page_shows_the_data_the_curve_and_base_against_tuned(review_ws):
     assert "<script>alert(1)</script>" in list(answers["base"])  # shown as a cell's text, never rendered
     at.segmented_control[0].set_value("general_eval").run()
     assert list(at.dataframe[2].value["tuned"]) == ["Lyon."]
+
+
+# -- re-review ---------------------------------------------------------------------------------
+def test_a_changed_pair_shows_the_approved_text_it_replaces_and_A_re_approves_it(review_ws):
+    from factory import review
+    from factory.ingest import extract_notes
+    from tests.conftest import qa_note, write_note
+
+    first = review_ws.note_ids[0]
+    with review_ws.ws.open_store() as store:
+        store.set_status([first], "approved", actor="reviewer:ann")
+    question, answer = NOTE_PAIRS[0]
+    changed = answer.replace("micro-batch 1", "micro-batch of 2")
+    write_note(review_ws.ws.root / "notes", "gpu.md",
+               "---\ntags: [gpu]\n---\n" + qa_note((question, changed), *NOTE_PAIRS[1:], title="GPU memory"))
+    extract_notes(review_ws.ws, review_ws.ws.root / "notes")
+    at = review_ws.app()
+    at.text_input(key="f_text").input("micro-batch of 2").run()
+    assert_no_errors(at)
+    assert position(at) == "1 of 1"
+    assert any(f"Replaces {first} (approved by ann)" in plain(m) for m in at.markdown)
+    assert review.inline_diff(answer, changed) in codes(at)  # the difference from the approved text
+    button = next(b for b in at.button if b.label == "Re-approve")
+    assert button.proto.shortcut.lower() == "a" and "re-approv" in button.help
+    assert any("re-approve" in plain(c) for c in at.sidebar.caption)  # the Queue's keys say so
+    click(at, "Re-approve")
+    with review_ws.ws.open_store() as store:
+        (new,) = store.samples(SampleFilter(text="micro-batch of 2"))
+        assert new.status == "approved" and store.replaces(new.id) == first
+    assert reviewer_actions(review_ws, new.id) == [("reviewer:ann", "approved")]
+    assert any("Re-approved" in plain(s) for s in at.success)

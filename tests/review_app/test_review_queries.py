@@ -194,3 +194,33 @@ def test_version_diff_finds_added_removed_edited_and_moved(ws):
     assert [(e.id, e.fields) for e in diff.edited] == [(ids[0], ["output"])]
     assert diff.unchanged == 3 and diff.moved == []
     assert diff.summary() == "kb@v1 → kb@v2: 1 added, 1 removed, 1 edited, 0 moved between splits, 3 unchanged"
+
+
+def placed(q: str, a: str, lines: list[int]) -> Sample:
+    return Sample(instruction=q, output=a, source=Source(kind="notes", uri="notes/a.md", locator={
+        "heading_path": ["FAQ"], "lines": lines, "rule": "qa"}))
+
+
+def test_a_replacement_shows_the_reviewed_text_who_decided_it_and_the_difference(ws):
+    old = [placed("What is NF4?", "A 4-bit data type for frozen base weights.", [3, 4]),
+           placed("What is LoRA?", "Low-rank adapters on frozen weights.", [6, 7]),
+           placed("What is QLoRA?", "LoRA on a 4-bit base model.", [9, 10])]
+    add(ws, old)
+    with ws.open_store() as store:
+        review.approve(store, old[0].id, 1, "ann")
+        review.reject(store, old[1].id, 1, "bob", "outdated")
+        store.edit(old[2].id, 1, {"output": "LoRA adapters on a 4-bit base model."}, actor="reviewer:cy")
+    new = [placed("What is NF4?", "A 4-bit data type for frozen weights.", [3, 4]),
+           placed("What is LoRA, briefly?", "Low-rank adapters on frozen weights.", [6, 7]),
+           placed("What is QLoRA?", "LoRA on a 4-bit base model, in bf16.", [9, 10])]
+    add(ws, new)
+    with ws.open_store() as store:
+        shown = [review.replacement(store, store.get(s.id)) for s in new]
+        assert review.replacement(store, store.get(old[0].id)) is None
+    assert [(r.old.id, r.decision) for r in shown] == [
+        (old[0].id, "approved by ann"), (old[1].id, "rejected by bob"), (old[2].id, "edited by cy")]
+    assert shown[0].diffs == {"output": "A 4-bit data type for frozen [-base -]weights."}
+    assert shown[1].diffs == {"instruction": "What is LoRA{+, briefly+}?"}
+    # against the text the reviewer left, not the note's old text
+    assert shown[2].diffs == {"output": "LoRA[- adapters-] on a 4-bit base model{+, in bf16+}."}
+    assert shown[0].similarity > 0.9 > shown[2].similarity

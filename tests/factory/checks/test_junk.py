@@ -7,6 +7,8 @@ import pytest
 
 from factory.checks import REASON_CODES as ALL_REASON_CODES
 from factory.checks.junk import REASON_CODES, check_junk, truncation
+from factory.checks import CheckContext
+from factory.config import ChecksConfig
 from tests.factory.checks.sample_builders import codes, make_context, make_sample
 
 CTX = make_context()
@@ -41,6 +43,15 @@ FLAGGED = [
     ("input_only_attachment", "zh", zh(instruction="这是什么品种的狗？", input="[图片]")),
     ("input_only_attachment", "zh", zh(instruction="总结一下。", input="【附件】")),
     ("input_only_attachment", "zh", zh(instruction="这段说了什么？", input="[语音]")),
+    # the Alpaca variants: a phrase about an attachment, in brackets or as a sentence
+    ("input_only_attachment", "en", en(instruction="Classify the shape.", input="<Picture Attached>")),
+    ("input_only_attachment", "en", en(instruction="Classify the shape.", input="<Insert image here>")),
+    ("input_only_attachment", "en", en(instruction="What is in it?", input="(see attached photo)")),
+    ("input_only_attachment", "en", en(instruction="What is in it?", input="[Attached image]")),
+    ("input_only_attachment", "en", en(instruction="What is in it?", input="See attached file.")),
+    ("input_only_attachment", "zh", zh(instruction="这是什么形状？", input="[插入图片]")),
+    ("input_only_attachment", "zh", zh(instruction="这是什么形状？", input="（见附图）")),
+    ("input_only_attachment", "zh", zh(instruction="这是什么形状？", input="附图如下")),
     # unseen_media
     ("unseen_media", "en", en(instruction="Describe the image.")),
     ("unseen_media", "en", en(instruction="Look at the chart below and tell me which quarter sold most.")),
@@ -66,6 +77,10 @@ FLAGGED = [
     ("truncated_output", "zh", zh(output=LONG_ZH + "，而且")),
     ("truncated_output", "zh", zh(output=LONG_ZH + "、")),
     ("truncated_output", "zh", zh(output=LONG_ZH)),
+    ("truncated_output", "zh", zh(output=LONG_ZH + "，然后")),
+    ("truncated_output", "zh", zh(output=LONG_ZH + "，我们使用的")),
+    ("truncated_output", "zh", zh(output=LONG_ZH + "，并且")),
+    ("truncated_output", "en", en(output=LONG_EN + ".\n\nThe code is:\n\nsource")),  # the link text is left out first
     # control_characters
     ("control_characters", "en", en(output="Set the rank\x07 to 8.")),
     ("control_characters", "en", en(instruction="Summarize the na\ufffdve article.")),
@@ -98,6 +113,8 @@ FLAGGED = [
     ("refusal", "zh", zh(output="很抱歉，我不能提供这个信息。")),
     ("refusal", "zh", zh(output="我无法访问该链接。")),
     ("refusal", "zh", zh(output="我是一个人工智能助手，没有办法看图片。")),
+    ("refusal", "zh", zh(output="好的。作为一个语言模型，我不能替你做决定。")),
+    ("refusal", "en", en(output="Sure. As an AI language model, I don't have opinions on this.")),
 ]
 
 # (code the example is a near miss for, language, fields)
@@ -197,6 +214,23 @@ CLEAN = [
     ("refusal", "zh", zh(output="作为人工智能研究者，我认为数据最重要。")),
     ("refusal", "zh", zh(output="我无法确定你用的是哪个版本，请先运行 --version 查看。")),
     ("refusal", "zh", zh(output="清洗时要删掉以“作为一个AI语言模型，我无法……”开头的回答。")),
+    # refusal: a model spoken about, not as (3 of 3 refusals on real notes were these)
+    ("refusal", "zh", zh(output="GPT-3 它只是作为一个语言模型，被训练来预测下一个词。")),
+    ("refusal", "zh", zh(output="维基百科可以作为语言模型训练的数据集。")),
+    ("refusal", "en", en(output="BERT was trained as a language model on books and Wikipedia.")),
+    ("refusal", "en", en(instruction="Pretend to be an AI language model in the year 2100.",
+                         output="As an AI language model from the year 2100, my abilities have grown a lot.")),
+    # truncated_output: complete answers that end without a full stop
+    ("truncated_output", "en", en(output=LONG_EN + ":\n\n$$ W' = W + \\frac{\\alpha}{r} BA $$")),
+    ("truncated_output", "zh", zh(output=LONG_ZH + "。公式如下：$W' = W + BA$")),
+    ("truncated_output", "en", en(output=LONG_EN + ":\n\n```bash\n$ git status\n```\n\nsource")),
+    ("truncated_output", "en", en(output=LONG_EN + ".\n\nh/t Jake Worth")),
+    ("truncated_output", "en", en(output="Janet needs 44 lunches in all.\nEach lunch is $7, so the trip costs $7 * 44 = $308 total")),
+    ("truncated_output", "en", en(output=LONG_EN + ". I look forward to working with you.\n\nYours sincerely,\n\nJane Austen")),
+    ("truncated_output", "zh", zh(output=LONG_ZH + "。\n\nKhashabi et al., UNIFIEDQA: Crossing Format Boundaries, Findings of EMNLP 2020")),
+    # input_only_attachment: a description of the picture is content
+    ("input_only_attachment", "en", en(instruction="Classify the shape.", input="(Picture of a triangle)")),
+    ("input_only_attachment", "zh", zh(instruction="这是什么形状？", input="图片描述：一个三条边相等的三角形。")),
 ]
 
 
@@ -251,6 +285,29 @@ def test_truncated_min_chars_comes_from_the_config():
     short = make_sample(**en(output="Start at 8 and"))
     assert check_junk([short], CTX) == []
     assert codes(check_junk([short], make_context(truncated_min_chars=10))) == ["truncated_output"]
+
+
+def test_a_missing_full_stop_where_the_note_s_paragraph_ends_is_no_truncation():
+    output = LONG_ZH + "，提高学习率和降低batch size可以提升稀疏模型微调效果"
+    note = "## 微调\n\n" + output + "\n\n下一段。"
+    sample = make_sample(**zh(output=output))
+    assert codes(check_junk([sample], CTX)) == ["truncated_output"]
+    with_note = CheckContext(ChecksConfig(), source_texts={sample.id: note})
+    assert check_junk([sample], with_note) == []
+    # the note goes on with the same sentence: the answer was cut
+    cut = CheckContext(ChecksConfig(), source_texts={sample.id: note.replace("微调效果\n", "微调效果，也更稳定。\n")})
+    assert codes(check_junk([sample], cut)) == ["truncated_output"]
+
+
+def test_a_de_ending_is_dangling_only_without_its_predicate():
+    assert "'的' with its noun missing" in truncation(LONG_ZH + "，我们使用的")
+    why = truncation(LONG_ZH + "，它的持续时间和长度是无法事先知晓的")  # complete, but no full stop
+    assert why.startswith("it ends without closing punctuation")
+
+
+def test_a_phrasal_verb_is_no_dangling_word():
+    assert "dangling" not in (truncation(LONG_EN + ". You're setting yourself up for a lock-in") or "")
+    assert "dangling" not in (truncation(LONG_EN + ". Follow Twitter to see what's going on") or "")
 
 
 def test_truncated_message_says_why():

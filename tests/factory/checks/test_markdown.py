@@ -11,6 +11,7 @@ CTX = make_context()
     [
         ("Use **gradient checkpointing** to save memory.", "bold **…**"),
         ("使用**梯度检查点**来节省显存。", "bold **…**"),
+        ("4. **知识表示能力的扩展 **：规模更大的模型知识更多。", "bold **…**"),  # the space stops it rendering
         ("This is __very important__ for training.", "bold __…__"),
         ("这一点__非常重要__。", "bold __…__"),
         ("See [the PEFT docs](https://huggingface.co/docs/peft).", "link [text](url)"),
@@ -21,9 +22,6 @@ CTX = make_context()
         ("# 显存预算\n4 位量化的 7B 模型约需 5 GB。", "heading #"),
         ("First line<br>second line", "HTML tag"),
         ("<div class='note'>第一行</div>", "HTML tag"),
-        ("| rank | memory |\n|---|---|\n| 8 | 5 GB |", "table row |…|"),
-        ("| 秩 | 显存 |\n| 8 | 5 GB |", "table row |…|"),
-        ("rank | memory\n--- | ---\n8 | 5 GB", "table row |…|"),
         ("Use&nbsp;bf16 on A100.", "HTML entity &…;"),
         ("在 A100 上使用&nbsp;bf16。", "HTML entity &…;"),
         ("Tom &amp; Jerry, &#8212; and &#x4e2d;", "HTML entity &…;"),
@@ -57,6 +55,10 @@ def test_residue(text, kind):
         "2 * 3 * 4 = 24, a | b is a pipe, x < y > z.",
         "价格 < 100 且 > 50，a|b 表示或。",
         "AT&T; R&D & more",
+        # a table is content: the note's tables stay intact in the answer
+        "| rank | memory |\n|---|---|\n| 8 | 5 GB |",
+        "| 秩 | 显存 |\n| 8 | 5 GB |",
+        "rank | memory\n--- | ---\n8 | 5 GB",
     ],
 )
 def test_not_residue(text):

@@ -34,18 +34,19 @@ class Example:
     reference: tuple[Sample, ...] = ()  # CheckContext.reference: live samples it is compared against
     config: dict[str, Any] = field(default_factory=dict)  # ChecksConfig overrides
     tokens: bool = False  # pass a token counter (trained on the fly) as CheckContext.count_tokens
+    source: str | None = None  # the note text it was made from (CheckContext.source_texts)
 
     @property
     def id(self) -> str:
         return f"{self.code}-{self.lang}-{self.polarity}"
 
 
-def pos(code, lang, reference=(), config=None, tokens=False, **fields) -> Example:
-    return Example(code, lang, "positive", make_sample(**fields), tuple(reference), config or {}, tokens)
+def pos(code, lang, reference=(), config=None, tokens=False, source=None, **fields) -> Example:
+    return Example(code, lang, "positive", make_sample(**fields), tuple(reference), config or {}, tokens, source)
 
 
-def neg(code, lang, reference=(), config=None, tokens=False, **fields) -> Example:
-    return Example(code, lang, "negative", make_sample(**fields), tuple(reference), config or {}, tokens)
+def neg(code, lang, reference=(), config=None, tokens=False, source=None, **fields) -> Example:
+    return Example(code, lang, "negative", make_sample(**fields), tuple(reference), config or {}, tokens, source)
 
 
 # --- reference samples for the duplicate codes ----------------------------------------------
@@ -190,6 +191,97 @@ EXAMPLES: list[Example] = [
         output="很抱歉，我无法访问互联网，不能查询明天北京的天气预报。"),
     neg("refusal", "zh", instruction="我是 AI 研究新手，应该从哪里开始学微调？",
         output="作为 AI 研究者，你可以先从 LoRA 入手：它便宜、稳定，而且在单张显卡上就能跑。"),
+    # --- questions: numbered_question ------------------------------------------------------------
+    pos("numbered_question", "en", instruction="What is 4.2 Overview?",
+        output="The overview section lists the three stages of the pipeline: extraction, checks and review."),
+    neg("numbered_question", "en", instruction="What are 3 ways to reduce GPU memory during fine-tuning?",
+        output="Use gradient checkpointing, train in bf16, and quantize the base model to 4-bit with QLoRA."),
+    pos("numbered_question", "zh", instruction="什么是 3 分布式哈希表？",
+        output="分布式哈希表把键值对分散存储在很多节点上，每个节点只和少数其他节点通信就能找到任意一个键。"),
+    neg("numbered_question", "zh", instruction="什么是 3D 并行？",
+        output="3D 并行同时使用数据并行、张量并行和流水线并行，把大模型的训练分摊到成百上千张显卡上。"),
+    # --- questions: question_without_subject ---------------------------------------------------
+    pos("question_without_subject", "en", instruction="What is Usage?",
+        output="Run the script with the path of the dataset and it prints the number of samples it found."),
+    neg("question_without_subject", "en", instruction="What is the usage of the --bf16 flag?",
+        output="It makes the trainer compute in bfloat16, which halves activation memory on Ampere and newer GPUs."),
+    pos("question_without_subject", "zh", instruction="什么是实验？",
+        output="作者在三个数据集上比较了不同的秩，发现秩为 8 时效果和全量微调相当。"),
+    neg("question_without_subject", "zh", instruction="LoRA 论文的实验结果说明了什么？",
+        output="在 GPT-3 上，秩为 8 的 LoRA 和全量微调效果相当，而可训练参数只有万分之一。"),
+    # --- questions: not_a_question -------------------------------------------------------------
+    pos("not_a_question", "en", instruction="Transformer Architecture",
+        output="A transformer stacks attention and feed-forward blocks, each wrapped in a residual connection."),
+    neg("not_a_question", "en", instruction="Explain the Transformer Architecture",
+        output="A transformer stacks attention and feed-forward blocks, each wrapped in a residual connection."),
+    pos("not_a_question", "zh", instruction="分布式训练框架",
+        output="常见的有 DeepSpeed、Megatron-LM 和 PyTorch FSDP，它们都支持把模型切分到多张显卡上训练。"),
+    neg("not_a_question", "zh", instruction="常见的分布式训练框架有哪些",
+        output="常见的有 DeepSpeed、Megatron-LM 和 PyTorch FSDP，它们都支持把模型切分到多张显卡上训练。"),
+    # --- answers: missing_figure ----------------------------------------------------------------
+    pos("missing_figure", "en", instruction="How does pipeline parallelism split a model?",
+        output="As shown in the figure below, each GPU holds a contiguous block of layers and passes activations on."),
+    neg("missing_figure", "en", instruction="Why do we need to figure out the batch size first?",
+        output="First figure out the largest batch size that fits, then set gradient accumulation to reach the target."),
+    pos("missing_figure", "zh", instruction="流水线并行是怎么切分模型的？",
+        output="如下图所示，每张显卡负责一段连续的层，把激活值传给下一张显卡。"),
+    neg("missing_figure", "zh", instruction="图书馆的数据能用来预训练吗？",
+        output="可以，比如图书馆的公版书就是很好的长文本语料，但要先去掉扫描错误和重复的版本。"),
+    # --- answers: lead_in_only -------------------------------------------------------------------
+    pos("lead_in_only", "en", instruction="How do I resume a fine-tuning run?", output="The steps are as follows:"),
+    neg("lead_in_only", "en", instruction="How do I resume a fine-tuning run?",
+        output="The steps are as follows:\n1. Keep the output folder.\n2. Pass resume_from_checkpoint=True."),
+    pos("lead_in_only", "zh", instruction="BERT 的训练目标是什么？", output="BERT的训练目标是："),
+    neg("lead_in_only", "zh", instruction="BERT 的训练目标是什么？",
+        output="BERT的训练目标是：掩码语言模型（预测被遮住的词）和下一句预测。"),
+    # --- answers: link_only_output ---------------------------------------------------------------
+    pos("link_only_output", "en", instruction="How do I pick the LoRA rank?",
+        output="See [here](https://example.com/lora-rank) and source."),
+    neg("link_only_output", "en", instruction="Where can I download the LLaMA weights?",
+        output="https://huggingface.co/meta-llama"),
+    pos("link_only_output", "zh", instruction="LoRA 的秩怎么选？", output="详见：https://zhuanlan.zhihu.com/p/123456"),
+    neg("link_only_output", "zh", instruction="LoRA 的秩怎么选？",
+        output="一般先用 8，效果不够再加大，详见：https://zhuanlan.zhihu.com/p/123456"),
+    # --- answers: dangling_link_text -------------------------------------------------------------
+    pos("dangling_link_text", "en", instruction="How do I list untracked files in git?",
+        output="Run git ls-files --others --exclude-standard to list them.\n\nsource"),
+    neg("dangling_link_text", "en", instruction="Where does pip install packages from?",
+        output="By default from PyPI, the Python Package Index.\n\nYou can also install from a local source"),
+    pos("dangling_link_text", "zh", instruction="怎么查看 git 里没有跟踪的文件？",
+        output="运行 git ls-files --others --exclude-standard 就能列出它们。\n\n原文链接"),
+    neg("dangling_link_text", "zh", instruction="训练数据从哪里来？",
+        output="我们的训练数据主要来自内部笔记。\n\n每条数据都记录了它的来源"),
+    # --- answers: code_only_output ---------------------------------------------------------------
+    pos("code_only_output", "en", instruction="What is gradient accumulation?",
+        output="```python\nloss = loss / accum_steps\nloss.backward()\n```"),
+    neg("code_only_output", "en", instruction="Write the gradient accumulation step in PyTorch.",
+        output="```python\nloss = loss / accum_steps\nloss.backward()\n```"),
+    pos("code_only_output", "zh", instruction="什么是梯度累积？",
+        output="```python\nloss = loss / accum_steps\nloss.backward()\n```"),
+    neg("code_only_output", "zh", instruction="什么是梯度累积？",
+        output="把几个小批次的梯度加起来再更新一次参数：\n\n```python\nloss = loss / accum_steps\nloss.backward()\n```"),
+    # --- answers: reference_section --------------------------------------------------------------
+    pos("reference_section", "en", instruction="What is InfiniBand?",
+        output="References:\n\n- Sys Admin Pocket Survival Guide - InfiniBand\n- NVIDIA InfiniBand documentation"),
+    neg("reference_section", "en", instruction="What is InfiniBand?",
+        output="InfiniBand is a low-latency network used between GPU nodes; see the references in the NVIDIA docs."),
+    pos("reference_section", "zh", instruction="什么是长度外推？",
+        output="参考资料：\n\n- 让研究人员绞尽脑汁的Transformer位置编码\n- Transformer升级之路：RoPE是一种β进制编码"),
+    neg("reference_section", "zh", instruction="什么是长度外推？",
+        output="长度外推是指模型在比训练时更长的序列上仍然保持效果，参考资料里常用 RoPE 插值来实现。"),
+    # --- formulas: formula_differs_from_source (CheckContext.source_texts holds the note's text) -
+    pos("formula_differs_from_source", "en", instruction="What is RMSNorm?",
+        output="RMSNorm divides by the root mean square: $\\bar{a}i = \\frac{a_i}{RMS(a)} g_i$.",
+        source="RMSNorm divides by the root mean square: $\\bar{a}_i = \\frac{a_i}{RMS(a)} g_i$."),
+    neg("formula_differs_from_source", "en", instruction="What is RMSNorm?",
+        output="RMSNorm divides by the root mean square: $$ \\bar{a}_i = \\frac{a_i}{RMS(a)} g_i $$",
+        source="RMSNorm divides by the root mean square:\n\n$$\n\\bar{a}_i = \\frac{a_i}{RMS(a)} g_i\n$$"),
+    pos("formula_differs_from_source", "zh", instruction="奖励模型的数据集是什么样的？",
+        output="静态数据集 $D=\\left{x^{i}, y_{w}^{i}, y_{l}^{i}\\right}_{i=1}^{N}$ 由偏好对组成。",
+        source="静态数据集 $D=\\left\\{x^{i}, y_{w}^{i}, y_{l}^{i}\\right\\}_{i=1}^{N}$ 由偏好对组成。"),
+    neg("formula_differs_from_source", "zh", instruction="奖励模型的数据集是什么样的？",
+        output="静态数据集 $D=\\left\\{x^{i}, y_{w}^{i}, y_{l}^{i}\\right\\}_{i=1}^{N}$ 由偏好对组成。",
+        source="静态数据集 $D=\\left\\{x^{i}, y_{w}^{i}, y_{l}^{i}\\right\\}_{i=1}^{N}$ 由偏好对组成。"),
     # --- markdown: markdown_residue -------------------------------------------------------------
     pos("markdown_residue", "en", instruction="Which precision should I train in on an A100?",
         output="Use **bf16** on an A100; see the [PyTorch docs](https://pytorch.org/docs/stable/amp.html) for details."),
@@ -369,6 +461,7 @@ def test_reason_code(example: Example, request):
         ChecksConfig(**example.config),
         reference=example.reference,
         count_tokens=request.getfixturevalue("count_tokens") if example.tokens else None,
+        source_texts={example.sample.id: example.source} if example.source is not None else {},
     )
     result = run_checks([example.sample], ctx)
     found = [f.code for f in result[example.sample.id]]

@@ -15,7 +15,8 @@ COPY = make_sample(instruction="how do i pick the lora rank", output=CLEAN_EN.ou
 
 
 def test_checks_in_run_order():
-    assert list(CHECKS) == ["fields", "junk", "markdown", "length", "language", "exact_duplicates", "near_duplicates"]
+    assert list(CHECKS) == ["fields", "questions", "junk", "answers", "formulas", "markdown", "length", "language",
+                            "exact_duplicates", "near_duplicates"]
 
 
 def test_reason_codes_are_documented():
@@ -25,6 +26,9 @@ def test_reason_codes_are_documented():
         "unexpected_language", "language_mismatch", "exact_duplicate", "near_duplicate",
         "placeholder_input", "too_many_tokens", "input_only_url", "input_only_attachment", "unseen_media",
         "merged_instructions", "truncated_output", "control_characters", "escaped_characters", "refusal",
+        "numbered_question", "question_without_subject", "not_a_question", "missing_figure", "lead_in_only",
+        "link_only_output", "dangling_link_text", "code_only_output", "reference_section",
+        "formula_differs_from_source",
     }
     for code, (severity, description) in REASON_CODES.items():
         assert code.isidentifier() and code == code.lower()
