@@ -40,6 +40,7 @@ from markdown_it.tree import SyntaxTreeNode
 from factory.config import NotesConfig
 from factory.errors import BadInput
 from factory.sample import Sample, Source
+from sources.note_context import drop_pointers_elsewhere, promises_other_sections, sentences, standing_answer
 from sources.note_files import NOTE_SUFFIXES, iter_note_files, read_note, resolve_note
 from sources.note_front_matter import MAX_TAG_CHARS, MAX_TAGS, front_matter_tags, split_front_matter, yaml_text
 from sources.note_questions import (
@@ -63,13 +64,14 @@ from sources.note_text import (
     is_trailer,
     trailer_label_only,
 )
+from sources.note_tools import tool_of_note, with_tool
 
 __all__ = ["EXTRACTOR_VERSION", "MAX_TAGS", "MAX_TAG_CHARS", "NOTE_SUFFIXES", "NoteOutline", "NoteSection",
            "extract_pairs", "iter_note_files", "note_outline", "read_note", "resolve_note"]
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION: str = "notes-rules/2"
+EXTRACTOR_VERSION: str = "notes-rules/3"
 _MD = MD  # the parser (note_render's), named here for tests that make it fail
 _parse = parse
 # Docstrings are looked for only in Python blocks of a sane size that define something: parsing
@@ -105,6 +107,7 @@ class _Note:
     chinese: bool
     ctx: HeadingContext
     references: dict[str, Any]  # link reference definitions, for re-parsing Q/A snippets
+    tool: str | None = None  # the tool a note in a `vim/` folder is about, for its questions
     protected: set[int] = field(default_factory=set)  # body lines inside code or HTML blocks
 
     def span(self, start: int, end: int) -> list[int]:
@@ -150,6 +153,7 @@ class _Part:
     last_line: int  # body line after the block
     images: int = 0
     pointed: bool = False  # a sentence pointing at a figure was dropped from it
+    promises: bool = False  # it announced what other sections hold ("in the following sections…")
 
 
 # ---------------------------------------------------------------------------- language
@@ -192,10 +196,15 @@ def _answer_parts(blocks: list[SyntaxTreeNode]) -> list[_Part]:
             shown = n + 1 < len(blocks) and blocks[n + 1].type in ("fence", "code_block", "table", "math_block")
             kept = drop_figure_pointers(text, keep_last=shown, figures=figures)  # a diagram drawn in code stays
             pointed, text = kept != text, kept
+            promises = rendered.kind != "list" and promises_other_sections(text)
+            text = drop_pointers_elsewhere(text)  # "详见附录 B。", "see the following sections"
         else:
-            pointed = False
+            pointed = promises = False
         if text:
-            parts.append(_Part(text, rendered.kind, block.map[1] if block.map else 0, rendered.images, pointed))
+            parts.append(_Part(text, rendered.kind, block.map[1] if block.map else 0, rendered.images, pointed,
+                               promises))
+        elif promises and parts:
+            parts[-1].promises = True
         elif (pointed or rendered.images) and parts:
             pointed = _drop_label(parts) or pointed  # "结构如下：" and then only the figure
             if parts and pointed:
@@ -215,9 +224,15 @@ def _mostly_urls(paragraph: SyntaxTreeNode) -> bool:
 
 
 def _drop_label(parts: list[_Part]) -> bool:
-    """Drop the last part when it only announced the block that is being left out."""
+    """Drop what only announced the block that is being left out: the last part when it is that
+    announcement alone, else its last sentence ("…, it will format it in a table like so:")."""
     if parts and parts[-1].kind in ("prose", "html") and (ends_as_lead_in(parts[-1].text) or ends_as_label(parts[-1].text)):
-        parts.pop()
+        said = sentences(parts[-1].text)
+        head = "".join(said[:-1]).strip()
+        if len(said) > 1 and len(head) >= 40 and not ends_as_lead_in(head):
+            parts[-1].text = head
+        else:
+            parts.pop()
         return True
     return False
 
@@ -508,7 +523,8 @@ def _heading_pair(section: _Section, blocks: list[SyntaxTreeNode], note: _Note, 
     parts = _answer_parts(blocks)
     pointed = any(p.pointed for p in parts)
     last_line = blocks[-1].map[1]
-    if parts and section.children and (ends_as_lead_in(parts[-1].text) or is_intro(_join(parts))):
+    if parts and section.children and (ends_as_lead_in(parts[-1].text) or is_intro(_join(parts))
+                                       or any(p.promises for p in parts)):
         below = _subtree_parts(section)
         with_children = parts + below
         if len(_join(with_children)) <= config.answer_max_chars and sum(p.kind == "heading" for p in below) >= 2:
@@ -521,12 +537,19 @@ def _heading_pair(section: _Section, blocks: list[SyntaxTreeNode], note: _Note, 
     answer = _join(kept)
     if len(answer) < config.min_answer_chars or pointed and len(answer) < _MIN_CHARS_AFTER_FIGURE:
         return None
+    standing = standing_answer(answer)
+    if standing is None or len(standing) < config.min_answer_chars:
+        log.debug("%s: section %r builds on other parts of the note", note.uri, section.title)
+        return None  # "上面提到的方案…", "As mentioned in the previous section": no answer without them
+    answer = standing
     question, rule = _section_question(section, note, answer)
     if not question:
         log.debug("%s: heading %r makes no question", note.uri, section.title)
         return None
     if all(p.kind in ("code", "heading") for p in kept) and not _HOW_TO.match(question):
         return None  # bare code answers "How do I…?", not "What is…?" without the note's words
+    if note.tool:
+        question = with_tool(question, note.tool)  # "In Vim, how do I …?"
     if len(kept) < len(parts) and kept[-1].last_line:  # cut: the range ends with what the answer holds
         last_line = kept[-1].last_line
     return _Pair(question, answer, rule, section.path, note.span(section.start, last_line))
@@ -650,8 +673,9 @@ def _extract_pairs(text: str, uri: str, config: NotesConfig, content_hash: str) 
     prose = "\n".join(" ".join(" ".join(t.content for t in p.walk() if t.type == "text").split()) for p in paragraphs)
     ctx = HeadingContext(words=set(_LOWER_WORD.findall(prose)), names=set(_MID_SENTENCE_NAME.findall(prose)),
                          capitalized=set(_CAPITALIZED.findall(prose)))
-    note = _Note(uri=uri, lines=body.split("\n"), offset=offset, chinese=_is_chinese(prose),
-                 title=_note_title(meta, root, uri), ctx=ctx, references=env.get("references", {}))
+    title = _note_title(meta, root, uri)
+    note = _Note(uri=uri, lines=body.split("\n"), offset=offset, chinese=_is_chinese(prose), title=title, ctx=ctx,
+                 references=env.get("references", {}), tool=tool_of_note(uri, title))
     for node in root.walk():
         if node.type in ("fence", "code_block", "html_block", "math_block") and node.map:
             note.protected.update(range(*node.map))

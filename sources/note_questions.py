@@ -31,6 +31,8 @@ from sources.note_words import (
     TASK_VERBS,
     TITLE_VERBS,
     base_of_gerund,
+    base_of_third_person,
+    base_of_third_person_task,
     gerund,
     inverted_question,
 )
@@ -47,13 +49,14 @@ _NUMBERING = re.compile(
     rf"|第\s*[{_ZH_NUMERAL}]+\s*[章节篇部步课讲回期天周条点个部分]+(?:分)?[\s:：、.．\-—]*"  # 第三章
     rf"|[{_ZH_DIGITS}]{{1,3}}\s*[、.．:：)）]\s*"  # 一、 二．
     r"|(?i:step|part|chapter|section|lesson|lecture|phase|stage|appendix|round|day|week|module|unit|exercise"
-    r"|lab|task|problem|tip|rule|trick)\s+[0-9A-Za-z]{1,3}(?:\.\d+)*\s*(?:[:.：\-–—)]\s*|\s+|$)"  # Step 2:
+    r"|lab|task|problem|tip|rule|trick|approach|option|method|solution|case|scenario|variant|strategy)"
+    r"\s+[0-9A-Za-z]{1,3}(?:\.\d+)*\s*(?:[:.：\-–—)]\s*|\s+|$)"  # Step 2:, Approach B.1.
     r"|\d{1,3}(?:[.．\-–]\d{1,3})*\s*[)）]\s*"  # 1) 3）
     r"|\d{1,3}(?:[.．\-–]\d{1,3})+[.．、:：]?\s*(?=\S)"  # 4.1.7.3 1.4文本生成 1.2总结 4-6
     r"|\d{1,3}[.．、:：]\s*(?=\S)"  # 1. 6.多维度 2、
     r"|\d{1,2}\s+(?=[^\s\d])"  # "4 总结", "2 LangChain"
     rf"|(?:[A-Z]|{_ROMAN})[.、．)]\s+"  # A. IV.
-    r"|Q\d{0,3}\s*[:：.、]\s*"  # Q1: in a heading
+    r"|(?:Q\d{0,3}|QA|Q&A|FAQ|问)\s*[:：.、]\s*"  # Q1: / QA： in a heading
     r")")
 # Emoji and pictographs ("📚 延伸阅读"), bullets and arrows that decorate a heading.
 _DECORATION = re.compile("^[\\s\U0001F000-\U0001FAFF\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\ufe0f\u200d#*>•·▶►■□◆◇○●★☆✅❗]+")
@@ -76,11 +79,15 @@ def clean_heading(text: str, level: int) -> str:
     """A heading without numbering and decoration; on titles, without "notes" and a subtitle."""
     text = strip_numbering(text.strip())
     text = _CITATION.sub("", text).strip().rstrip(":：").strip()
+    text = re.sub(r"(?<=[\u4e00-\u9fffA-Za-z0-9])\s*篇$", "", text) if len(text) > 3 else text  # "旋转位置编码 RoPE篇"
     if level <= 1:
         text = _TITLE_NOISE.sub("", text).strip()
         for separator in (": ", " - ", " — ", " – "):
-            head, found, _ = text.partition(separator)
-            text = head if found and len(head.split()) >= 2 else text
+            head, found, tail = text.partition(separator)
+            if found and has_cjk(head) and len(head) <= 4 and tail.strip():
+                text = tail.strip()  # "算法 - 并查集": a category, then the subject
+            elif found and len(head.split()) >= 2:
+                text = head
     return text
 
 
@@ -108,7 +115,17 @@ _REFERENCE = re.compile(
     r"|参考|参考文献|参考资料|参考链接|参考来源|参考阅读|相关链接|相关资料|相关文章|相关阅读|延伸阅读|扩展阅读|拓展阅读"
     r"|推荐阅读|进一步阅读|资料|学习资料|资源|引用|致谢|鸣谢|目录|更新日志|更新记录|变更记录|待办|许可|许可证|版权声明|声明"
     r"|贡献|贡献者|附录|原文|原文链接|文章来源|来源|参考文章|参考论文|相关论文|论文列表|论文链接|推荐资料|学习资源|资源汇总)$")
-_CONTAINERS = ("faq", "faqs", "questions", "q&a", "qa", "常见问题", "问答", "面试题", "面试问题", "问题", "习题", "练习")
+_CONTAINERS = ("faq", "faqs", "questions", "q&a", "qa", "常见问题", "问答", "面试题", "面试问题", "问题", "习题", "练习",
+               "miscellaneous", "misc", "other", "others", "其他", "其它", "杂项")
+# A date ("2023 February", "2021-03", "2023年3月") or the author's own notes-to-self: a diary, not a topic.
+_NO_TOPIC = re.compile(
+    r"(?i)^(?:(?:19|20)\d\d(?:[-/.](?:0?[1-9]|1[0-2])(?:[-/.]\d{1,2})?)?"
+    r"|(?:(?:19|20)\d\d\s+)?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?(?:\s+(?:19|20)\d\d)?"
+    r"|(?:19|20)\d\d\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?|\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
+    r"|q[1-4]\s+(?:19|20)\d\d|(?:19|20)\d\d\s+q[1-4]|week\s+\d{1,2}"
+    r"|thoughts|my thoughts|ideas|random|random notes|scratch|scratchpad|inbox|wip|draft|drafts|journal|diary|log"
+    r"|notes to self|to read|to try|to watch|backlog|unsorted|随笔|杂记|草稿|待整理|碎碎念|日记|想法)$")
 
 # Facets of a topic: the template asks about the topic. None: the heading alone makes no pair.
 _FACETS: list[tuple[str, str | None, str | None]] = [
@@ -139,6 +156,7 @@ _FACETS: list[tuple[str, str | None, str | None]] = [
     ("how it works|internals|principle|principles|原理|工作原理|实现原理|基本原理|核心原理",
      "How does {t} work?", "{t}的原理是什么？"),
     ("why|rationale|为什么", "Why use {t}?", "为什么要用{t}？"),
+    ("intent|purpose|意图|用意", "What is the purpose of {t}?", "{t}的目的是什么？"),
     ("summary|conclusion|conclusions|takeaways|key takeaways|tl;dr|recap|wrap-up|总结|小结|结论|总结与展望|本章小结",
      "What are the key takeaways about {t}?", "{t}的要点有哪些？"),
     ("lessons learned|reflection|reflections|retrospective|postmortem|反思|复盘|心得|经验|经验教训",
@@ -189,6 +207,7 @@ _ZH_ASPECTS: list[tuple[str, str]] = [
     ("作用|用处|用途|价值", "{x}有什么{s}？"),
     ("用法|使用方法|使用方式|基本用法|常用用法", "{x}怎么用？"),
     ("影响", "{x}有什么影响？"),
+    ("现状|进展|发展|发展现状|趋势|前景", "{x}的{s}如何？"),
     ("流程|过程|结构|架构|组成|原则|机制|框架", "{x}的{s}是怎样的？"),
     ("实现|实现方式|计算|计算方式|计算方法", "{x}是如何{s0}的？"),
     ("区别|异同|不同|不同点|差异", "{x}有什么区别？"),
@@ -254,7 +273,7 @@ class HeadingContext:
 
 def is_reference_heading(heading: str) -> bool:
     key = heading.strip().lower().rstrip(":：")
-    return bool(_REFERENCE.match(key))
+    return bool(_REFERENCE.match(key) or _NO_TOPIC.match(key))
 
 
 def is_container_heading(heading: str) -> bool:
@@ -408,19 +427,26 @@ def facet_question(key: str, topic: str | None, chinese: bool, ctx: HeadingConte
     return fill(template, t=topic if chinese else _phrase(topic, ctx))
 
 
-def en_question(heading: str, topic: str | None, ctx: HeadingContext) -> str:
+def en_question(heading: str, topic: str | None, ctx: HeadingContext) -> str | None:
     if m := _VERSUS.match(heading):
-        return f"What is the difference between {_phrase(m[1], ctx)} and {m[2]}?"
+        left = re.split(r"[:,;]\s+", m[1])[-1]  # "Key spec differences: H200 vs B200" compares H200 and B200
+        return f"What is the difference between {_phrase(left, ctx)} and {m[2]}?"
     words = heading.split()
     first = words[0].lower()
+    if first in ("from", "by", "via", "about", "re") and len(words) > 1:
+        return None  # "From Adam Moody's team at LLNL": where notes came from, not what they say
     lowered = " ".join(words)
     if re.match(r"(?i)^(?:don't|do not|dont|never)\s", heading):  # "Don't buy what you don't need"
         rest = re.sub(r"(?i)^(?:don't|do not|dont|never)\s+", "", heading)
         return f"Why shouldn't you {sentence_case(rest, ctx) if _title_case(rest) else rest}?"
     if re.match(r"(?i)^avoid\s", heading):
         return f"Why should you {_lower_first(_phrase(heading, ctx), ctx)}?"
-    if heading.lower().startswith(ADVICE_STARTS) and len(words) > 2:  # "Always plan to have more nodes"
+    if _advice(heading) and len(words) > 2:  # "Always plan to have more nodes"
         return f"Why should you {_lower_first(_phrase(heading, ctx), ctx)}?"
+    if (base := base_of_gerund(first)) and _advice(base) and len(words) > 2:  # "Preferring fixed … to dynamic ones"
+        return f"Why {base} {_phrase(' '.join(words[1:]), ctx)}?"
+    if statement := _statement_question(words, ctx):  # "Filter Blur Requires Expensive Calculation"
+        return statement
     if first == "when" and len(words) > 1:  # "When Overflow Is Desired"
         return f"What happens {_lower_first(_phrase(heading, ctx), ctx)}?"
     found = _leading_verb(words)
@@ -452,6 +478,39 @@ def en_question(heading: str, topic: str | None, ctx: HeadingContext) -> str:
     head = next((words[i - 1] for i in range(1, len(words)) if words[i].lower() in _LINK_WORDS), words[-1])
     plural = _plural(head) or re.search(r"(?i)\s(?:and|&)\s", heading) and not _VERSUS.match(heading)
     return f"What {'are' if plural else 'is'} {phrase}?"
+
+
+def _advice(heading: str) -> bool:
+    """Advice starts with one of ADVICE_STARTS as a whole word: "Prefer …", not "Preferring …"."""
+    lower = heading.lower()
+    return any(lower == a.strip() or lower.startswith(a if a.endswith(" ") else a + " ") for a in ADVICE_STARTS)
+
+
+_PREPOSITIONS = frozenset("about for in on with to from by via into at of over under".split())
+
+
+def _statement_question(words: list[str], ctx: HeadingContext) -> str | None:
+    """A heading whose second or third word is a verb in the third person states a fact about what
+    comes before it: 'Drizzle Tracks Migrations In A Log Table' -> 'Does Drizzle track migrations in
+    a log table?'. A task verb first ('Run Tests Faster') keeps the heading a task."""
+    lowered = [w.lower() for w in words]
+    for i in (1, 2):
+        if i >= len(words) - 1:
+            return None
+        base = base_of_third_person(lowered[i]) or base_of_third_person_task(lowered[i])
+        if not base:
+            continue
+        stative = base_of_third_person(lowered[i]) is not None
+        if lowered[0] in TASK_VERBS and not (stative and i == 1) and i == 1:
+            return None  # "Run Tests Faster", "List Commits On A Branch"
+        if not stative and (lowered[i + 1] in _PREPOSITIONS or len(words) - i - 1 < 2):
+            return None  # "Word Lists For Atoms", "React Hooks Overview": nouns
+        if any(w in OBJECT_STARTS for w in lowered[1:i]):
+            return None
+        subject = _phrase(" ".join(words[:i]), ctx)
+        rest = sentence_case(" ".join(words[i + 1:]), ctx) if _title_case(" ".join(words)) else " ".join(words[i + 1:])
+        return f"Does {subject} {base} {rest}?"
+    return None
 
 
 def _title_case(text: str) -> bool:
@@ -515,6 +574,11 @@ def _with_particle(verb: str, words: list[str]) -> tuple[str, int]:
 
 
 def zh_question(heading: str, topic: str | None) -> str | None:
+    if re.search(r"这(?:门|个|篇|一)?(?:课|课程|章|节|篇|文|部分)|本(?:课程|章|节|文|篇)", heading):
+        return None  # "这门课的意义": which course? the heading means something only in the note
+    if m := re.match(r"^(?:常见|主流|主要|典型|常用)的?(.{2,})$", heading):
+        if not re.search(r"[的与和及、]|问题$", m[1]):
+            return fill("{h}有哪些？", h=heading)  # "常见的并行策略" -> "常见的并行策略有哪些？"
     if m := _ZH_VERSUS.match(heading) or _VERSUS.match(heading):
         return fill("{a}和{b}有什么区别？", a=m[1], b=m[2])
     if m := re.match(r"^(.{2,}?)(解决|存在|面临|遇到|带来)的(?:主要)?问题$", heading):
@@ -537,6 +601,8 @@ def zh_question(heading: str, topic: str | None) -> str | None:
         if m and not m[1].endswith(("和", "与", "及")) and (m[2] or m[3] in _ZH_BARE_ASPECTS):
             return fill(template, x=m[1].strip(), s=m[3], s0=m[3][:2])
     if split := _facet_suffix(heading):  # "Word2Vec概述": the facet of its own prefix
+        if _ZH_MODIFIER.fullmatch(split[0]):  # "阶段性结论": a facet of the topic, "性" names no subject
+            return facet_question(split[1], topic, True, HeadingContext()) if topic else None
         return facet_question(split[1], split[0], True, HeadingContext())
     if heading.endswith(_ZH_LIST_SUFFIXES):
         if heading not in _ZH_LIST_SUFFIXES:
@@ -546,8 +612,6 @@ def zh_question(heading: str, topic: str | None) -> str | None:
         return fill("如何{h}？", h=heading)
     han = len(re.findall(r"[\u3400-\u9fff]", heading))
     latin = len(re.findall(r"[A-Za-z0-9]+", heading))
-    if re.search(r"这(?:门|个|篇|一)?(?:课|课程|章|节|篇|文|部分)|本(?:课程|章|节|文|篇)", heading):
-        return None  # "这门课的意义": which course? the heading means something only in the note
     if latin == 0 and han <= 5 and (m := _ZH_GENERIC.search(heading)):  # "关键模块", "补充说明": of what?
         if not topic:
             return None
@@ -561,6 +625,8 @@ def zh_question(heading: str, topic: str | None) -> str | None:
     return fill("什么是{h}？", h=heading)
 
 
+# Words that qualify a facet without naming a subject: "阶段性结论", "初步实验", "私有数据".
+_ZH_MODIFIER = re.compile(r".{0,3}性|初步|整体|总体|最终|其他|其它|相关|私有|公开|常见|主要|基本|简单|额外|补充|进一步|实际")
 _ZH_FACET_SUFFIXES = sorted((k for k, v in _FACET.items() if has_cjk(k) and len(k) >= 2 and v[1]), key=len, reverse=True)
 
 
@@ -570,7 +636,7 @@ def _facet_suffix(heading: str) -> tuple[str, str] | None:
     for key in _ZH_FACET_SUFFIXES:
         if heading.endswith(key) and len(heading) > len(key):
             subject = heading[: -len(key)].rstrip("的 ")
-            if len(subject) >= 2 and not subject.startswith(_ZH_VERBS) and not re.search(r"[，,。]", subject):
+            if len(subject) >= 2 and not subject.startswith(_ZH_VERBS) and not re.search(r"[，,。与和及]", subject):
                 return subject, key
     return None
 

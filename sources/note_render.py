@@ -252,6 +252,8 @@ def _rendered_inline(node: SyntaxTreeNode | None, kind: str) -> Rendered:
     text = _STRAY_UNDERSCORES.sub(lambda m: m[0] if re.fullmatch(r"[a-z][a-z0-9_]*", m[1]) else m[1], text)
     if _ELSEWHERE in text:
         text = _without_pointers_elsewhere(text)
+    if _LINKED in text:
+        text = _without_pointers_to_links(text)
     text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     return Rendered(inline.restore(text), kind, images=inline.images)
@@ -272,6 +274,33 @@ def _without_pointers_elsewhere(text: str) -> str:
             continue
         out.append(sentence.replace(_ELSEWHERE, ""))
     return "".join(out).replace(_ELSEWHERE, "").strip()
+
+
+_LINKED = "\ue003"  # marks a link to a web page, whose address the answer does not keep
+# "please see this PyTorch guide", "Here is a good comparison", "Pinecone 的这篇博客…": the sentence
+# only sends the reader to the linked page, which the answer does not hold.
+_POINTS_TO_LINK = re.compile(
+    r"(?i:^\W*(?:(?:for (?:more |further |full )?(?:details|info\w*|nuances|example|instance)|also|please|you can|so)[, ]+)*"
+    r"(?:see|check out|checkout|read|refer to|look at|here is|here's|here are|watch|follow)\b"
+    r"|\b(?:this|that) (?:\w+ ){0,3}(?:guide|article|post|blog|paper|write-?up|comparison|thread|discussion|issue|video"
+    r"|talk|tutorial|notebook|excerpt|series|screencast|cheat sheet|document)\b|\bfor (?:more|further|full) details\b"
+    r"|\bmore details (?:are|on|in|about)\b)"
+    r"|详见|参见|请见|请看|可以看|可以参考|可参考|参考|点击|传送门|见(?=\s*\ue003)")
+_ZH_POINTS_TO_LINK = re.compile(r"这篇|这个(?:链接|博客|文章|项目|仓库|教程)|该(?:文|博客|文章|教程)|此文")
+_MAX_LINK_POINTER_CHARS = 200
+
+
+def _without_pointers_to_links(text: str) -> str:
+    """Drop the sentences that only point at a linked page; other links stay as their text."""
+    out = []
+    for sentence in _CLAUSE.findall(text):
+        stripped = sentence.strip()
+        if _LINKED in sentence and not stripped.endswith((":", "：")) and (  # a lead-in to what follows stays
+                len(stripped) <= _MAX_LINK_POINTER_CHARS and _POINTS_TO_LINK.search(stripped)
+                or len(stripped) <= 60 and _ZH_POINTS_TO_LINK.search(stripped)):
+            continue
+        out.append(sentence.replace(_LINKED, ""))
+    return "".join(out).replace(_LINKED, "").strip()
 
 
 def inline_text(node: SyntaxTreeNode | None) -> str:
@@ -320,10 +349,10 @@ def _link_text(link: SyntaxTreeNode, inline: _Inline) -> str:
     if not label.strip():  # a link around an image, a badge
         return text
     if not re.match(r"(?i)https?://", href):  # an anchor or another note, which the answer cannot carry
-        return f"{_ELSEWHERE}{text}" if vague else text
+        return f"{_ELSEWHERE}{text}" if vague else f"{_LINKED}{text}"  # "see [Do more SMs …?](#…)" goes too
     if vague or _ADDRESS_BEFORE.search(inline.before) or _REPO_LABEL.match(label):
         return f"{text} ({href})"
-    return text
+    return f"{_LINKED}{text}"
 
 
 
@@ -349,7 +378,7 @@ def is_link_list(node: SyntaxTreeNode) -> bool:
         if not items:
             return False
         link_only = sum(1 for item in items if _links_only(item))
-        return link_only >= max(1, 0.75 * len(items))
+        return link_only >= max(1, 0.5 * len(items))  # a reading list, with a note on one entry or two
     return node.type == "paragraph" and _links_only(node)
 
 

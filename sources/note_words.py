@@ -119,11 +119,24 @@ def base_of_third_person(word: str) -> str | None:
     return None
 
 
+def base_of_third_person_task(word: str) -> str | None:
+    """'tracks' -> 'track', 'applies' -> 'apply' for a task verb that is no common noun ('lists',
+    'hooks' and 'tables' stay nouns); None otherwise."""
+    lower = word.lower()
+    if not lower.endswith("s") or lower.endswith("ss") or len(lower) < 5:
+        return None
+    for base in (lower[:-3] + "y" if lower.endswith("ies") else None, lower[:-2] if lower.endswith("es") else None,
+                 lower[:-1]):
+        if base and base in TASK_VERBS and base not in NOUN_FIRST and base not in TITLE_VERBS - {"track"}:
+            return base
+    return None
+
+
 # Verbs that state a fact about their subject: "Order Matters For…", "Filter Blur Requires…".
 _STATE_VERBS = frozenset("""
 matter work need support accept happen mean belong depend exist differ behave break fail require take
 give have contain appear act look seem affect expect treat outperform beat win lose cost return allow
-ignore include respect preserve prefer override apply run
+ignore include respect preserve prefer override apply run use
 """.split())
 
 

@@ -48,6 +48,7 @@ Check = Callable[[Sequence[Sample], CheckContext], list[Flag]]
 # Imported after the types above: the modules refer to them (only for annotations).
 from factory.checks import (  # noqa: E402
     answers,
+    context,
     duplicates,
     fields,
     formulas,
@@ -59,13 +60,14 @@ from factory.checks import (  # noqa: E402
     questions,
 )
 
-_MODULES = (fields, questions, junk, answers, formulas, markdown, length, language, duplicates, near_duplicates)
+_MODULES = (fields, questions, junk, answers, context, formulas, markdown, length, language, duplicates, near_duplicates)
 
 CHECKS: dict[str, Check] = {
     fields.NAME: fields.check_fields,
     questions.NAME: questions.check_questions,
     junk.NAME: junk.check_junk,
     answers.NAME: answers.check_answers,
+    context.NAME: context.check_context,
     formulas.NAME: formulas.check_formulas,
     markdown.NAME: markdown.check_markdown,
     length.NAME: length.check_length,

@@ -337,7 +337,7 @@ def test_sample_source_and_front_matter_tags() -> None:
     [sample] = extract(note)
     assert sample.source.kind == "notes"
     assert sample.source.uri == "notes/n.md"
-    assert sample.source.extractor_version == EXTRACTOR_VERSION == "notes-rules/2"
+    assert sample.source.extractor_version == EXTRACTOR_VERSION == "notes-rules/3"
     assert sample.source.content_hash == "c0ffee"
     assert sample.source.locator == {"heading_path": [], "lines": [5, 6], "rule": "qa"}
     assert (sample.input, sample.lang, sample.tags) == ("", None, ["serving", "gpu"])

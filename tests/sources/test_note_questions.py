@@ -133,3 +133,33 @@ def test_chinese_questions_end_in_full_width_marks_only() -> None:
     questions = [s.instruction for s in samples]
     assert questions == ["学习率怎么设？", "请介绍一下全参数微调。"]
     assert not any(q.endswith(("?", "。。")) for q in questions)
+
+
+# ---------------------------------------------------------------------------- round two: what real notes wrote
+
+
+@pytest.mark.parametrize(("heading", "expected"), [
+    ("## Drizzle Tracks Migrations In A Log Table", "Does Drizzle track migrations in a log table?"),
+    ("## Python Uses Reference Counting", "Does Python use reference counting?"),
+    ("## Preferring fixed shapes to dynamic ones", "Why prefer fixed shapes to dynamic ones?"),
+    ("## Key spec differences: H200 vs B200", "What is the difference between H200 and B200?"),
+    ("## Approach B.1: gradient accumulation", "What is gradient accumulation?"),
+    ("## From Adam Moody's team at LLNL", None),  # where a note came from, not what it says
+])
+def test_english_statement_and_provenance_headings(heading: str, expected: str | None) -> None:
+    assert question_for(heading, EN_BODY, parents="# Training notes\n\n") == expected
+
+
+@pytest.mark.parametrize(("heading", "expected"), [
+    ("## 常见的并行策略", "常见的并行策略有哪些？"),
+    ("## QA：什么是 KV Cache？", "什么是 KV Cache？"),
+    ("## 旋转位置编码 RoPE篇", "什么是旋转位置编码 RoPE？"),
+    ("## 这门课的意义", None),  # which course? only the note knows
+])
+def test_chinese_list_qa_and_chapter_headings(heading: str, expected: str | None) -> None:
+    assert question_for(heading, ZH_BODY, parents="# 大模型笔记\n\n") == expected
+
+
+def test_a_category_before_the_subject_in_a_chinese_title_is_dropped() -> None:
+    samples = extract(f"# 算法 - 并查集\n\n{ZH_BODY}\n")
+    assert [s.instruction for s in samples] == ["什么是并查集？"]

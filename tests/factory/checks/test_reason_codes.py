@@ -401,6 +401,52 @@ EXAMPLES: list[Example] = [
         instruction="为什么梯度检查点能在微调时节省显存？",
         output="长序列训练时，显存主要被激活值占用。梯度检查点在每层之后丢掉大部分激活，"
         "等需要计算梯度时再重算出来，用大约三分之一的额外计算换取显存。"),
+    # --- context: context_dependent -------------------------------------------------------------
+    pos("context_dependent", "en", instruction="How do I shard the optimizer state?",
+        output="As mentioned in the previous section, ZeRO-1 splits the optimizer state across the data-parallel "
+               "ranks, so each GPU keeps only its slice."),
+    neg("context_dependent", "en", instruction="How do I shard the optimizer state?",
+        output="Use ZeRO-1: it splits the optimizer state across the data-parallel ranks, so each GPU keeps only "
+               "its slice, as the DeepSpeed paper describes."),
+    pos("context_dependent", "zh", instruction="向量检索怎么加速？",
+        output="上面提到的基于 Faiss 的方案可以换成 IVF 索引，先聚类再在少数簇里查找。"),
+    neg("context_dependent", "zh", instruction="向量检索怎么加速？",
+        output="可以用 Faiss 的 IVF 索引：先把向量聚成若干簇，查询时只在最近的几个簇里查找。"),
+    # --- context: missing_link -------------------------------------------------------------------
+    pos("missing_link", "en", instruction="How do I profile a slow training step?",
+        output="Please see this very interesting PyTorch guide.",
+        source="## Profiling\n\nPlease see [this very interesting PyTorch guide](https://pytorch.org/tutorials/"
+               "recipes/recipes/profiler_recipe.html)."),
+    neg("missing_link", "en", instruction="How do I profile a slow training step?",
+        output="Wrap a few steps in torch.profiler.profile and sort the table by CUDA time to see which kernels "
+               "dominate."),
+    pos("missing_link", "zh", instruction="什么是向量数据库？",
+        output="Pinecone 的这篇博客 What is a Vector Database 讲得很清楚。",
+        source="## 向量数据库\n\nPinecone 的这篇博客 [What is a Vector Database](https://www.pinecone.io/learn/"
+               "vector-database/) 讲得很清楚。"),
+    neg("missing_link", "zh", instruction="什么是向量数据库？",
+        output="向量数据库存储文本或图片的向量表示，并按向量之间的相似度检索最近的条目。"),
+    # --- context: opens_with_connective ----------------------------------------------------------
+    pos("opens_with_connective", "en", instruction="How much memory does mixed precision save?",
+        output="However, the master weights stay in fp32, so the saving is mostly in activations."),
+    neg("opens_with_connective", "en", instruction="How much memory does mixed precision save?",
+        output="Mostly activation memory: the master weights stay in fp32, however, so the weights cost as much "
+               "as before."),
+    pos("opens_with_connective", "zh", instruction="什么是 Agent？",
+        output="而任何一个 Agent 都由规划、记忆和工具调用三部分组成。"),
+    neg("opens_with_connective", "zh", instruction="什么是 Agent？",
+        output="Agent 是能自己规划步骤、调用工具并记住中间结果的大模型应用，而不是只回答一次问题的对话模型。"),
+    # --- context: unfulfilled_lead_in ------------------------------------------------------------
+    pos("unfulfilled_lead_in", "en", instruction="How do I count the parameters of a model?",
+        output="Sum numel() over model.parameters(). Here is the script:"),
+    neg("unfulfilled_lead_in", "en", instruction="How do I count the parameters of a model?",
+        output="Sum numel() over the parameters. Here is the script:\n\n```python\n"
+               "total = sum(p.numel() for p in model.parameters())\n```"),
+    pos("unfulfilled_lead_in", "zh", instruction="如何统计模型的参数量？",
+        output="对 model.parameters() 里每个张量的 numel() 求和即可，代码如下。"),
+    neg("unfulfilled_lead_in", "zh", instruction="如何统计模型的参数量？",
+        output="对每个参数张量的 numel() 求和即可，代码如下：\n\n```python\n"
+               "total = sum(p.numel() for p in model.parameters())\n```"),
 ]
 
 

@@ -15,7 +15,7 @@ COPY = make_sample(instruction="how do i pick the lora rank", output=CLEAN_EN.ou
 
 
 def test_checks_in_run_order():
-    assert list(CHECKS) == ["fields", "questions", "junk", "answers", "formulas", "markdown", "length", "language",
+    assert list(CHECKS) == ["fields", "questions", "junk", "answers", "context", "formulas", "markdown", "length", "language",
                             "exact_duplicates", "near_duplicates"]
 
 
@@ -28,7 +28,8 @@ def test_reason_codes_are_documented():
         "merged_instructions", "truncated_output", "control_characters", "escaped_characters", "refusal",
         "numbered_question", "question_without_subject", "not_a_question", "missing_figure", "lead_in_only",
         "link_only_output", "dangling_link_text", "code_only_output", "reference_section",
-        "formula_differs_from_source",
+        "formula_differs_from_source", "context_dependent", "missing_link", "opens_with_connective",
+        "unfulfilled_lead_in",
     }
     for code, (severity, description) in REASON_CODES.items():
         assert code.isidentifier() and code == code.lower()
