@@ -16,7 +16,8 @@ of the collections of bench/notes_corpus.py, graded by people against bench/data
    notes.jsonl (per note: pairs, substantial sections and whether a pair covers each), logs/, and
    run.json, written last: a round without it is incomplete and is never reported.
    A substantial section is a headed section whose own prose (text outside code blocks, tables
-   and headings, up to the next heading) has 200+ characters; it has a pair when a pair's
+   and headings, up to the next heading, and outside resource-list entries: list items that start
+   with a link to a web page) has 200+ characters; it has a pair when a pair's
    locator line range overlaps it. Sections are found here, not by the code under test.
 2. `sample` draws a seeded sample of pairs per collection into
    bench/data/notes_quality/ROUND/to_grade.jsonl (and `--parts` files of it, interleaved, one per
@@ -91,6 +92,18 @@ def _inline_text(token: Any) -> str:
     return " ".join("".join(parts).split())
 
 
+def _resource_entry(tokens: list[Any], i: int) -> bool:
+    """An inline token that is a list item starting with a link to a web page ("- [Endly](…) - End
+    to end test framework."): an entry of a resource list, a name and a pointer, not prose the
+    author wrote as an explanation. Such entries do not make a section substantial."""
+    token = tokens[i]
+    if i < 2 or tokens[i - 1].type != "paragraph_open" or tokens[i - 2].type != "list_item_open":
+        return False
+    first = next((c for c in token.children or [] if not (c.type == "text" and not c.content.strip())), None)
+    return first is not None and first.type == "link_open" and str(first.attrs.get("href", "")).startswith(
+        ("http://", "https://"))
+
+
 def headed_sections(text: str) -> list[HeadedSection]:
     """Every top-level heading's section (up to the next heading of any level), with its own prose."""
     lines = note_lines(text)
@@ -116,7 +129,7 @@ def headed_sections(text: str) -> list[HeadedSection]:
             in_heading -= 1
         elif token.type in ("table_open", "table_close"):
             in_table += 1 if token.type == "table_open" else -1
-        elif token.type == "inline" and not in_heading and not in_table:
+        elif token.type == "inline" and not in_heading and not in_table and not _resource_entry(tokens, i):
             prose.append(_inline_text(token))
     close(len(lines))
     return sections

@@ -116,7 +116,8 @@ _REFERENCE = re.compile(
     r"|推荐阅读|进一步阅读|资料|学习资料|资源|引用|致谢|鸣谢|目录|更新日志|更新记录|变更记录|待办|许可|许可证|版权声明|声明"
     r"|贡献|贡献者|附录|原文|原文链接|文章来源|来源|参考文章|参考论文|相关论文|论文列表|论文链接|推荐资料|学习资源|资源汇总)$")
 _CONTAINERS = ("faq", "faqs", "questions", "q&a", "qa", "常见问题", "问答", "面试题", "面试问题", "问题", "习题", "练习",
-               "miscellaneous", "misc", "other", "others", "其他", "其它", "杂项")
+               "miscellaneous", "misc", "other", "others", "其他", "其它", "杂项", "interesting", "subsections",
+               "sub-sections", "links", "resources", "tools", "apps", "libraries", "plugins", "extensions")
 # A date ("2023 February", "2021-03", "2023年3月") or the author's own notes-to-self: a diary, not a topic.
 _NO_TOPIC = re.compile(
     r"(?i)^(?:(?:19|20)\d\d(?:[-/.](?:0?[1-9]|1[0-2])(?:[-/.]\d{1,2})?)?"

@@ -252,6 +252,8 @@ def _rendered_inline(node: SyntaxTreeNode | None, kind: str) -> Rendered:
     text = _STRAY_UNDERSCORES.sub(lambda m: m[0] if re.fullmatch(r"[a-z][a-z0-9_]*", m[1]) else m[1], text)
     if _ELSEWHERE in text:
         text = _without_pointers_elsewhere(text)
+    if _SITE_TAGGED in text:
+        text = _EMPTY_SITE_TAG.sub("", text)
     if _LINKED in text:
         text = _without_pointers_to_links(text)
     text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
@@ -284,9 +286,14 @@ _POINTS_TO_LINK = re.compile(
     r"(?:see|check out|checkout|read|refer to|look at|here is|here's|here are|watch|follow)\b"
     r"|\b(?:this|that) (?:\w+ ){0,3}(?:guide|article|post|blog|paper|write-?up|comparison|thread|discussion|issue|video"
     r"|talk|tutorial|notebook|excerpt|series|screencast|cheat sheet|document)\b|\bfor (?:more|further|full) details\b"
-    r"|\bmore details (?:are|on|in|about)\b)"
+    r"|\bmore details (?:are|on|in|about)\b"
+    r"|\b(?:is|are|seems?|looks?|was|were)(?: like)?(?: an?| really| very| so| quite| also| pretty)*"
+    r" (?:nice|great|good|useful|interesting|fascinating|amazing|awesome|excellent|neat|cool|lovely|wonderful|solid"
+    r"|fun|helpful|nostalgic|insightful|beautiful|fantastic|phenomenal)\b"
+    r"|^\W*(?:i )?(?:liked|loved|enjoyed|like|love|recommend|prefer)\b|\b(?:i )?share a list\b)"
     r"|详见|参见|请见|请看|可以看|可以参考|可参考|参考|点击|传送门|见(?=\s*\ue003)")
-_ZH_POINTS_TO_LINK = re.compile(r"这篇|这个(?:链接|博客|文章|项目|仓库|教程)|该(?:文|博客|文章|教程)|此文")
+_ZH_POINTS_TO_LINK = re.compile(r"这篇|这个(?:链接|博客|文章|项目|仓库|教程)|该(?:文|博客|文章|教程)|此文"
+                                r"|值得一(?:读|看)|(?:写|讲)得(?:很|非常|特别)?(?:好|不错|清楚|透彻)|推荐(?:阅读|一读|大家)?")
 _MAX_LINK_POINTER_CHARS = 200
 
 
@@ -341,16 +348,27 @@ def _inline_html(tag: str, inline: _Inline) -> str:
     return "\n" if name == "br" else ""
 
 
+# Labels that only say where a link goes, written in parentheses after the thing linked:
+# "Inter - Typeface for screens. (Web) (HN)", "MessagePack (Code (…)) (Lobsters)".
+_SITE_TAG = re.compile(r"(?i)HN|Lobsters|Reddit|Tweet|Twitter|Web|Code|Article|Video|Talk|Slides|Paper|Docs|Demo|Thread"
+                       r"|Podcast|Review|Fork|Mastodon|Bluesky|YouTube|Discussion|Intro|Notes|Summary|Pictures")
+_SITE_TAGGED = "\ue004"
+_EMPTY_SITE_TAG = re.compile(r"\s*[(（]\s*\ue004[^()（）]*[)）]|\ue004")
+
+
 def _link_text(link: SyntaxTreeNode, inline: _Inline) -> str:
+    before = inline.before  # the text before the link; its own text becomes `inline.before` below
     text = "".join(_inline_parts(link, inline))
     label = " ".join(_KEEP.sub(lambda m: inline.kept[int(m[1])], text).split())
     href = str(link.attrs.get("href", ""))
     vague = bool(_VAGUE_LINK_TEXT.fullmatch(label.strip(" []()（）【】.,:;：；。")))
     if not label.strip():  # a link around an image, a badge
         return text
+    if _SITE_TAG.fullmatch(label) and re.search(r"[(（]\s*$", before):
+        return _SITE_TAGGED  # "(HN)", "(Code)": where a link was discussed, not what it says
     if not re.match(r"(?i)https?://", href):  # an anchor or another note, which the answer cannot carry
         return f"{_ELSEWHERE}{text}" if vague else f"{_LINKED}{text}"  # "see [Do more SMs …?](#…)" goes too
-    if vague or _ADDRESS_BEFORE.search(inline.before) or _REPO_LABEL.match(label):
+    if vague or _ADDRESS_BEFORE.search(before) or _REPO_LABEL.match(label):
         return f"{text} ({href})"
     return f"{_LINKED}{text}"
 
@@ -378,8 +396,25 @@ def is_link_list(node: SyntaxTreeNode) -> bool:
         if not items:
             return False
         link_only = sum(1 for item in items if _links_only(item))
-        return link_only >= max(1, 0.5 * len(items))  # a reading list, with a note on one entry or two
+        if link_only >= max(1, 0.5 * len(items)):  # a reading list, with a note on one entry or two
+            return True
+        led = sum(1 for item in items if _led_by_link(item))
+        return len(items) >= 3 and led >= 0.6 * len(items)  # "- [Endly](…) - End to end test framework."
     return node.type == "paragraph" and _links_only(node)
+
+
+def _led_by_link(item: SyntaxTreeNode) -> bool:
+    """A list item that starts with a link and says little after it: an entry of a resource list
+    ("[Calva](…) - Integrated REPL for VS Code."), whose answer would be names without their pages."""
+    inline = next((n for n in item.walk() if n.type == "inline"), None)
+    if inline is None or not inline.children:
+        return False
+    first = next((c for c in inline.children if not (c.type == "text" and not c.content.strip())), None)
+    if first is None or first.type != "link" or not re.match(r"(?i)https?://", str(first.attrs.get("href", ""))):
+        return False
+    rest = sum(len(n.content) for n in item.walk() if n.type in ("text", "code_inline")) - sum(
+        len(n.content) for n in first.walk() if n.type in ("text", "code_inline"))
+    return rest <= 160 and not any(n.type in ("bullet_list", "ordered_list") for n in item.children)
 
 
 def _has_link(node: SyntaxTreeNode) -> bool:

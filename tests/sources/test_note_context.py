@@ -130,3 +130,61 @@ def test_a_question_that_names_a_tool_already_is_left_as_it_is() -> None:
             "create one and move to it in one step; it replaced the branch half of checkout.\n")
     [question] = answers(note, uri="til/vim/switch-branches.md")
     assert not question.startswith("In Vim")
+
+
+# ---------------------------------------------------------------------------- resource lists and recommendations
+
+
+def test_a_resource_list_of_linked_names_makes_no_pair() -> None:
+    note = ("# Go libraries\n\n## Test\n\n"
+            "- [Endly](https://github.com/viant/endly) - End to end functional test and automation framework.\n"
+            "- [Goblin](https://github.com/franela/goblin) - Minimal and Beautiful Go testing framework.\n"
+            "- [is](https://github.com/matryer/is) - Professional lightweight testing mini-framework for Go.\n")
+    assert answers(note) == {}
+    note = ("# 向量数据库\n\n## 开源实现\n\n"
+            "- [Milvus](https://github.com/milvus-io/milvus) - 云原生的开源向量数据库\n"
+            "- [Qdrant](https://github.com/qdrant/qdrant) - 用 Rust 写的向量检索引擎\n"
+            "- [Chroma](https://github.com/chroma-core/chroma) - 面向大模型应用的嵌入数据库\n")
+    assert answers(note) == {}
+
+
+def test_a_list_that_explains_its_linked_entries_is_content() -> None:
+    long = "it shards the optimizer state, the gradients and at stage 3 the parameters over the data-parallel ranks, " \
+           "so that a model several times larger than one GPU's memory trains with plain data parallel code"
+    note = ("# Training\n\n## Sharding libraries\n\n"
+            f"- [DeepSpeed ZeRO](https://www.deepspeed.ai): {long}.\n"
+            f"- [PyTorch FSDP](https://pytorch.org/docs/stable/fsdp.html): the same idea inside PyTorch; {long}.\n"
+            f"- [Megatron-LM](https://github.com/NVIDIA/Megatron-LM): tensor and pipeline parallelism; {long}.\n")
+    [answer] = answers(note).values()
+    assert "DeepSpeed ZeRO: it shards the optimizer state" in answer
+
+
+def test_site_tags_after_a_link_go_and_the_description_stays() -> None:
+    note = ("# Design\n\n## Fonts\n\nInter is a typeface designed for user interfaces, with a focus on legibility of "
+            "small text on screens. ([Web](https://rsms.me/inter)) ([HN](https://news.ycombinator.com/item?id=1)) "
+            "It has many weights and a variable version.\n")
+    [answer] = answers(note).values()
+    assert answer == ("Inter is a typeface designed for user interfaces, with a focus on legibility of small text on "
+                      "screens. It has many weights and a variable version.")
+    note = ("# 字体\n\n## 思源黑体\n\n思源黑体是 Adobe 和 Google 合作的开源中日韩字体，有七种字重，适合屏幕和印刷两用。"
+            "（[Code](https://github.com/adobe-fonts/source-han-sans)）（[HN](https://news.ycombinator.com/item?id=2)）\n")
+    [answer] = answers(note).values()
+    assert answer == "思源黑体是 Adobe 和 Google 合作的开源中日韩字体，有七种字重，适合屏幕和印刷两用。"
+
+
+def test_a_recommendation_of_a_linked_page_is_no_answer() -> None:
+    note = ("# Web\n\n## Accessibility\n\n[Learn Accessibility](https://web.dev/learn/accessibility) & "
+            "[Build Accessible Web Apps](https://example.com/a11y) are great intros.\n\n"
+            "[Lost in Translation](https://youtube.com/watch?v=x) talk is a nice one too.\n\n"
+            "## REST\n\nI prefer [tRPC](https://trpc.io) or [GraphQL](https://graphql.org).\n")
+    assert answers(note) == {}
+    note = ("# 检索\n\n## 向量检索\n\n[Faiss 的官方 wiki](https://github.com/facebookresearch/faiss/wiki) 写得很清楚，"
+            "值得一读。\n\n[这个系列教程](https://example.com/ann) 推荐阅读。\n")
+    assert answers(note) == {}
+
+
+def test_a_section_of_things_found_interesting_makes_no_pair() -> None:
+    note = ("# Cryptocurrencies\n\nCryptocurrencies are digital currencies secured by cryptography and recorded on a "
+            "distributed ledger that no single party controls.\n\n## Interesting\n\nMonero hides the sender with ring "
+            "signatures and the receiver with stealth addresses, which makes payments hard to trace.\n")
+    assert list(answers(note)) == ["What are Cryptocurrencies?"]
