@@ -32,6 +32,22 @@ _FORWARD = re.compile(
     r"\b(?:later|below|next|shortly|soon|in (?:the )?(?:next|following|later))\b"
     r"|\b(?:more|details) (?:on|about) (?:this|that|it) (?:later|below)\b|\bsee appendix\b|\bdiscussed (?:later|below)\b"
     r"|\bthe following (?:sections|chapters)\b)")
+# The note speaking of itself as a document: "本章将学习…", "在本节中，我们…", "In this chapter we
+# look at…". Not "本文" or "this paper": notes on a paper call the paper so, and say what it does.
+_DOCUMENT = re.compile(
+    r"本章|本节|本小节|本讲|本课|本部分|这一章|这一节|这节课|这门课|本教程"
+    r"|(?i:\b(?:in )?this (?:chapter|section|lecture|lesson|tutorial|module|part of the (?:book|guide|course))\b"
+    r"|\bthe (?:rest|remainder) of this (?:chapter|section|post|article)\b)")
+# What a sentence about the document says it does: it narrates, it does not explain.
+_NARRATES = re.compile(r"介绍|讨论|学习|讲|描述|探讨|关注|重点|回顾|总结|了解|涉及|包括|分为|内容|目标|提出一个问题|说明"
+                       r"|(?i:\b(?:look|looks|looking|discuss|discusses|learn|introduce|introduces|cover|covers|describe"
+                       r"|describes|explain|explains|focus|focuses|review|summari[sz]e|walk|go over|goes over|talk|is about"
+                       r"|will)\b)")
+# A numbered part of the note: "我们将在第6节对这一生态进行详细介绍", "see section 3.2".
+_NUMBERED_PART = re.compile(r"第\s*[0-9一二三四五六七八九十]+\s*(?:节|章|部分|讲)")
+# "…, see section 3.2." at the end of a clause: the pointer goes, the clause stays.
+_SEE_SECTION = re.compile(r"(?i)[,，]?\s*\(?\b(?:see|cf\.?|refer to|as in)\s+(?:section|chapter|§|appendix)\s*"
+                          r"[0-9A-Z]+(?:\.\d+)*\)?(?=\s*[.;:。；]|\s*$)")
 # References back to what the note said before this section.
 _BACK = re.compile(
     r"如前所述|前文|前面(?:提到|介绍|讲|说|讨论|所说|的(?:章节|部分|内容|例子))|之前(?:提到|介绍|讲|说|讨论|的(?:例子|章节))"
@@ -67,7 +83,9 @@ def sentences(text: str) -> list[str]:
 
 def points_elsewhere(sentence: str) -> bool:
     """A short sentence that sends the reader to another part of the note or a later chapter."""
-    return len(sentence.strip()) <= _MAX_POINTER_CHARS and bool(_FORWARD.search(sentence) or _BACK.search(sentence))
+    return len(sentence.strip()) <= _MAX_POINTER_CHARS and bool(
+        _FORWARD.search(sentence) or _BACK.search(sentence) or _DOCUMENT.search(sentence) and _NARRATES.search(sentence)
+        or _NUMBERED_PART.search(sentence))
 
 
 _PARENTHESIS = re.compile(r"\s*[(（][^()（）\n]{1,40}[)）]")
@@ -76,7 +94,8 @@ _PARENTHESIS = re.compile(r"\s*[(（][^()（）\n]{1,40}[)）]")
 def drop_pointers_elsewhere(text: str) -> str:
     """`text` without the sentences that only point at other parts of the note, and without the
     pointers in parentheses ("有害信息（下一节）", "(see below)"), which leave their sentence whole."""
-    if not (_FORWARD.search(text) or _BACK.search(text)):
+    text = _SEE_SECTION.sub("", text)
+    if not (_FORWARD.search(text) or _BACK.search(text) or _DOCUMENT.search(text) or _NUMBERED_PART.search(text)):
         return text
     text = _PARENTHESIS.sub(lambda m: "" if _FORWARD.search(m[0]) or _BACK.search(m[0]) else m[0], text)
     kept = "".join(s for s in sentences(text) if not points_elsewhere(s))

@@ -117,7 +117,7 @@ _REFERENCE = re.compile(
     r"|贡献|贡献者|附录|原文|原文链接|文章来源|来源|参考文章|参考论文|相关论文|论文列表|论文链接|推荐资料|学习资源|资源汇总)$")
 _CONTAINERS = ("faq", "faqs", "questions", "q&a", "qa", "常见问题", "问答", "面试题", "面试问题", "问题", "习题", "练习",
                "miscellaneous", "misc", "other", "others", "其他", "其它", "杂项", "interesting", "subsections",
-               "sub-sections", "links", "resources", "tools", "apps", "libraries", "plugins", "extensions")
+               "sub-sections", "links", "resources")
 # A date ("2023 February", "2021-03", "2023年3月") or the author's own notes-to-self: a diary, not a topic.
 _NO_TOPIC = re.compile(
     r"(?i)^(?:(?:19|20)\d\d(?:[-/.](?:0?[1-9]|1[0-2])(?:[-/.]\d{1,2})?)?"
@@ -166,6 +166,13 @@ _FACETS: list[tuple[str, str | None, str | None]] = [
      "What results does {t} show?", "{t}的实验结果如何？"),
     ("experiments|experiment|experimental setup|setup and results|实验|实验设置|实验设计|实验配置",
      "How was {t} evaluated experimentally?", "{t}的实验是怎样设置的？"),
+    # exercise collections ("剑指 Offer 题解"): every problem has the same two sub-headings
+    ("problem|problem statement|description|题目描述|问题描述|题目|题目要求|题意", "What does the {t} problem ask?",
+     "{t}这道题要求什么？"),
+    ("solution|solutions|how to solve|解题思路|解题方法|解法|题解|解答|解题|解题过程", "How do you solve {t}?",
+     "{t}这道题怎么解？"),
+    ("class diagram|uml|类图|uml 图", "What is the structure of {t}?", "{t}的结构是怎样的？"),
+    ("jdk|in jdk|jdk 中的应用|jdk 中的使用", "Where does the JDK use {t}?", "JDK 中哪里用到了{t}？"),
     ("method|methods|approach|methodology|方法|方法论|思路|主要思路|基本思路|解决思路|解决方法|解决方案|方案",
      "What approach does {t} take?", "{t}的方法是什么？"),
     ("architecture|structure|design|model architecture|架构|结构|模型结构|网络结构|整体架构|模型架构|框架|整体框架|设计",
@@ -600,6 +607,8 @@ def zh_question(heading: str, topic: str | None) -> str | None:
     for pattern, template in _ZH_ASPECT:
         m = pattern.match(heading)
         if m and not m[1].endswith(("和", "与", "及")) and (m[2] or m[3] in _ZH_BARE_ASPECTS):
+            if _ZH_MODIFIER.fullmatch(m[1].strip()):  # "技术原理": the principle of the topic, not of "技术"
+                return fill(template, x=topic, s=m[3], s0=m[3][:2]) if topic else None
             return fill(template, x=m[1].strip(), s=m[3], s0=m[3][:2])
     if split := _facet_suffix(heading):  # "Word2Vec概述": the facet of its own prefix
         if _ZH_MODIFIER.fullmatch(split[0]):  # "阶段性结论": a facet of the topic, "性" names no subject
@@ -627,7 +636,7 @@ def zh_question(heading: str, topic: str | None) -> str | None:
 
 
 # Words that qualify a facet without naming a subject: "阶段性结论", "初步实验", "私有数据".
-_ZH_MODIFIER = re.compile(r".{0,3}性|初步|整体|总体|最终|其他|其它|相关|私有|公开|常见|主要|基本|简单|额外|补充|进一步|实际")
+_ZH_MODIFIER = re.compile(r".{0,3}性|技术|算法|方法|模型|初步|整体|总体|最终|其他|其它|相关|私有|公开|常见|主要|基本|简单|额外|补充|进一步|实际")
 _ZH_FACET_SUFFIXES = sorted((k for k, v in _FACET.items() if has_cjk(k) and len(k) >= 2 and v[1]), key=len, reverse=True)
 
 

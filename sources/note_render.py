@@ -58,6 +58,8 @@ _HTML_TAGS = (
     "|th|thead|tr|tt|u|ul|video|audio|script|style|link|button|label|form"
 )
 _HTML_TAG = re.compile(rf"<(/?)({_HTML_TAGS})\b[^<>]*>", re.I)
+# A numbered citation in running text: "BPE [10]算法", "…的生态[1][2]。"; not an index ("x[1]").
+_CITATION_MARK = re.compile(r"(?<![A-Za-z0-9_\]\[`$])(?:\s?\[\d{1,3}(?:[,，\-–]\d{1,3})*\](?![(:]))+")
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _HTML_DROPPED = re.compile(r"<(script|style|svg)\b.*?</\1\s*>", re.S | re.I)  # content that is no text
 _HTML_BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "figure",
@@ -112,7 +114,7 @@ def has_cjk(text: str) -> bool:
 
 def parse(text: str, env: dict[str, Any] | None = None) -> SyntaxTreeNode:
     """The Markdown tree of `text`, inline nesting kept shallow enough to build and walk."""
-    tokens = MD.parse(protect_table_cells(text), env)
+    tokens = MD.parse(protect_table_cells(space_headings(text)), env)
     pending = [token for token in tokens if token.children]
     while pending:  # images hold their alt text as children of their own: flattened the same way
         token = pending.pop()
@@ -134,6 +136,24 @@ def _shallow(tokens: list[Token]) -> list[Token]:
 
 _TABLE_ROW = re.compile(r"^[ \t]{0,3}\|")
 _CELL_SPAN = re.compile(r"(?<!\\)(\$+)(.+?)(?<!\\)\1|(`+)(.+?)\3")
+
+
+_UNSPACED_HEADING = re.compile(r"^(#{2,6})(?=[0-9\u4e00-\u9fff])", re.M)
+_FENCE_LINE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})")
+
+
+def space_headings(text: str) -> str:
+    """"##6.4 生态系统" as the heading its author meant: many editors take `##` without a space
+    for a heading, CommonMark does not, and the line would stay in the answer as text. Only before
+    a digit or a Han character, outside fenced code; lines keep their count."""
+    if not _UNSPACED_HEADING.search(text):
+        return text
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if _FENCE_LINE.match(line):
+            fenced = not fenced
+        out.append(line if fenced else _UNSPACED_HEADING.sub(r"\1 ", line))
+    return "\n".join(out)
 
 
 def protect_table_cells(text: str) -> str:
@@ -248,6 +268,8 @@ def _rendered_inline(node: SyntaxTreeNode | None, kind: str) -> Rendered:
     text = _SOFT_BETWEEN_CJK.sub("", raw).replace(_SOFTBREAK, " ")
     text = _WIKI_LINK.sub(lambda m: m[2] or m[1], text)
     text = _ATTRIBUTES.sub("", _FOOTNOTE_REF.sub("", text))
+    if "[" in text:
+        text = _CITATION_MARK.sub("", text)
     text = _STRAY_STARS.sub("", text)
     text = _STRAY_UNDERSCORES.sub(lambda m: m[0] if re.fullmatch(r"[a-z][a-z0-9_]*", m[1]) else m[1], text)
     if _ELSEWHERE in text:
@@ -345,6 +367,8 @@ def _inline_html(tag: str, inline: _Inline) -> str:
         return inline.keep(tag)
     name = m[2].lower()
     inline.images += name == "img"
+    if name == "sup" and not m[1]:
+        return "^"  # "O(N<sup>2</sup>)" reads O(N^2), not O(N2)
     return "\n" if name == "br" else ""
 
 

@@ -48,8 +48,8 @@ def heading_question(heading: str, body: str, title: str = "# Ollama") -> str | 
     return found[0] if found else None
 
 
-EN_BODY = "This section explains the details that every engineer on the team needs to know."
-ZH_BODY = "这一节说明团队里每个工程师都需要知道的细节和注意的地方。"
+EN_BODY = "Every engineer on the team needs to know these details and the limits that apply before using it."
+ZH_BODY = "团队里每个工程师都需要知道这些细节，以及实际使用时需要注意的限制和默认值。"
 
 
 # ---------------------------------------------------------------------------- qa

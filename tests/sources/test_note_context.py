@@ -188,3 +188,57 @@ def test_a_section_of_things_found_interesting_makes_no_pair() -> None:
             "distributed ledger that no single party controls.\n\n## Interesting\n\nMonero hides the sender with ring "
             "signatures and the receiver with stealth addresses, which makes payments hard to trace.\n")
     assert list(answers(note)) == ["What are Cryptocurrencies?"]
+
+
+# ---------------------------------------------------------------------------- the note as a document
+
+
+def test_sentences_narrating_the_chapter_go() -> None:
+    note = ("# 第12章 环境影响\n\n## 气候变化\n\n在本章中，我们将讨论大语言模型对环境的影响。气候变化的主要原因是温室气体排放，"
+            "自 1900 年以来平均表面温度上升了约 1.2°C，需要控制在 1.5°C 以下。我们将在第6节对排放的估算进行详细介绍。\n")
+    [answer] = answers(note).values()
+    assert answer == "气候变化的主要原因是温室气体排放，自 1900 年以来平均表面温度上升了约 1.2°C，需要控制在 1.5°C 以下。"
+    note = ("# Tokenizers\n\n## Byte pair encoding\n\nIn this chapter we look at tokenizers. Byte pair encoding merges "
+            "the most frequent pair of symbols again and again until the vocabulary reaches its target size, see "
+            "section 3.2.\n")
+    [answer] = answers(note).values()
+    assert answer == ("Byte pair encoding merges the most frequent pair of symbols again and again until the "
+                      "vocabulary reaches its target size.")
+
+
+def test_a_sentence_that_only_mentions_this_section_is_kept_when_it_explains() -> None:
+    note = ("# Sharding\n\n## ZeRO-3\n\nThe configs in this section shard the parameters too: every rank gathers a "
+            "layer's weights just before its forward pass and frees them right after.\n")
+    [answer] = answers(note).values()
+    assert answer.startswith("The configs in this section shard the parameters too")
+
+
+def test_citation_markers_go_and_indexes_stay() -> None:
+    note = ("# Llama\n\n## 分词\n\nLlama-1 使用 BPE [10] 算法进行分词，由 sentencepiece 实现[3][4]。"
+            "数字被拆成单个的数字，未知的 UTF-8 字符回退到字节。\n")
+    [answer] = answers(note).values()
+    assert answer == "Llama-1 使用 BPE 算法进行分词，由 sentencepiece 实现。数字被拆成单个的数字，未知的 UTF-8 字符回退到字节。"
+    note = ("# Attention\n\n## Scaled scores\n\nScores are divided by the square root of the key size [12,13], so "
+            "that softmax does not saturate; the entry scores[1] of a row is the second key's score.\n")
+    [answer] = answers(note).values()
+    assert "[12,13]" not in answer and "scores[1]" in answer
+
+
+def test_headings_written_without_a_space_are_headings() -> None:
+    note = ("# Llama\n\n## 训练数据\n\nLlama 在 1.4T token 的公开数据上预训练，包括 CommonCrawl、C4、GitHub 和维基百科。\n\n"
+            "##6.4 生态系统\n\nLlama 的开源催生了大量衍生模型，比如 Alpaca、Vicuna 和 Chinese-LLaMA，它们在指令数据上继续微调。\n")
+    got = answers(note)
+    assert not any("##" in a or "生态系统" in a for a in got.values())
+    assert len(got) == 2
+    note = "# Go\n\n##1 Modules\n\nA module is a tree of Go packages with a go.mod file at its root that names its path.\n"
+    assert not any("#" in a for a in answers(note).values())
+
+
+def test_superscripts_stay_readable() -> None:
+    note = ("# 排序\n\n## 冒泡排序\n\n冒泡排序每一轮把最大的元素交换到末尾，最坏情况下比较 N<sup>2</sup>/2 次，"
+            "所以时间复杂度是 O(N<sup>2</sup>)。\n")
+    [answer] = answers(note).values()
+    assert "O(N^2)" in answer and "N^2/2" in answer
+    note = "# Sorting\n\n## Bubble sort\n\nBubble sort swaps neighbours until no swap is left, O(N<sup>2</sup>) in the worst case.\n"
+    [answer] = answers(note).values()
+    assert "O(N^2)" in answer

@@ -9,8 +9,8 @@ from factory.config import NotesConfig
 from factory.sample import Sample
 from sources.markdown_notes import extract_pairs
 
-ZH_BODY = "这一节说明团队里每个工程师都需要知道的细节，以及实际使用时需要注意的地方。"
-EN_BODY = "This section explains the details that every engineer on the team needs to know before using it."
+ZH_BODY = "团队里每个工程师都需要知道这些细节，以及实际使用时需要注意的限制和默认值。"
+EN_BODY = "Every engineer on the team needs to know these details and the limits that apply before using it."
 
 
 def extract(text: str) -> list[Sample]:
@@ -163,3 +163,17 @@ def test_chinese_list_qa_and_chapter_headings(heading: str, expected: str | None
 def test_a_category_before_the_subject_in_a_chinese_title_is_dropped() -> None:
     samples = extract(f"# 算法 - 并查集\n\n{ZH_BODY}\n")
     assert [s.instruction for s in samples] == ["什么是并查集？"]
+
+
+def test_exercise_sub_headings_ask_about_their_problem() -> None:
+    note = (f"# 10.1 斐波那契数列\n\n## 题目描述\n\n求斐波那契数列的第 n 项，n <= 39，前两项是 0 和 1。\n\n"
+            f"## 解题思路\n\n递归会重复计算子问题，所以用动态规划，只保存前两项，时间复杂度 O(N)。\n")
+    assert [s.instruction for s in extract(note)] == ["斐波那契数列这道题要求什么？", "斐波那契数列这道题怎么解？"]
+    note = (f"# 146. LRU Cache\n\n## Problem\n\n{EN_BODY}\n\n## Solution\n\nKeep a hash map from key to a node of a "
+            f"doubly linked list; move a node to the front on every get and drop the tail when the cache is full.\n")
+    assert [s.instruction for s in extract(note)] == ["What does the LRU cache problem ask?", "How do you solve LRU cache?"]
+
+
+def test_a_generic_chinese_subject_is_replaced_by_the_topic() -> None:
+    note = f"# 参数高效微调\n\n## 1.BitFit\n\n### 1.2 技术原理\n\n{ZH_BODY}\n"
+    assert [s.instruction for s in extract(note)][-1] == "BitFit 的原理是什么？"
