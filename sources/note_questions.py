@@ -466,6 +466,10 @@ def en_question(heading: str, topic: str | None, ctx: HeadingContext) -> str | N
         return f"How do I {verb} {rest}?"
     if found and topic:
         return f"How do I {found[0]} {_phrase(topic, ctx)}?"
+    if _imperative(words):  # "Audit Your Ruby Project For Any CVEs", "Incorporate Existing Type Into Zod Schema"
+        rest = sentence_case(heading, ctx) if _title_case(heading) else heading
+        rest = re.sub(r"\byour\b", "my", re.sub(r"\byours\b", "mine", rest))
+        return f"How do I {_lower_first(rest, ctx)}?"
     phrase = _phrase(heading, ctx)
     if first in ("after", "before", "during", "while"):
         return f"What should I do {phrase}?"
@@ -486,6 +490,29 @@ def en_question(heading: str, topic: str | None, ctx: HeadingContext) -> str | N
     head = next((words[i - 1] for i in range(1, len(words)) if words[i].lower() in _LINK_WORDS), words[-1])
     plural = _plural(head) or re.search(r"(?i)\s(?:and|&)\s", heading) and not _VERSUS.match(heading)
     return f"What {'are' if plural else 'is'} {phrase}?"
+
+
+# After a verb in the imperative: what it acts on. "Audit your project", "Incorporate existing types".
+_OBJECT_OPENERS = frozenset("your my a an the existing all any multiple specific every each some".split())
+
+
+def _imperative(words: list[str]) -> bool:
+    """A heading that starts with a verb the word lists do not know, told by the object after it:
+    a plain word, then "your", "a", "the", "existing"…; not a noun in the plural ("Arrays and …"),
+    an adjective in -al/-ic/-ous, a gerund or a name."""
+    if len(words) < 3 or words[1].lower() not in _OBJECT_OPENERS:
+        return False
+    first = words[0]
+    lower = first.lower()
+    noun_like = lower.endswith(("s", "ing", "ed", "al", "ic", "ous", "ful", "ive", "able", "ible", "less", "ary", "ory",
+                                "ist", "ism", "tion"))
+    return first.isalpha() and (first.islower() or first[1:].islower()) and not noun_like and lower not in _NOT_VERBS
+
+
+_NOT_VERBS = frozenset("what which who why how when where is are was were do does did can could should would will "
+                       "about for in on with from to of by at as into over under after before during while between "
+                       "among and or but not no all any every each some one two three many much more most other "
+                       "another such this that these those there here".split())
 
 
 def _advice(heading: str) -> bool:

@@ -423,7 +423,7 @@ def is_link_list(node: SyntaxTreeNode) -> bool:
         if link_only >= max(1, 0.5 * len(items)):  # a reading list, with a note on one entry or two
             return True
         led = sum(1 for item in items if _led_by_link(item))
-        return len(items) >= 3 and led >= 0.6 * len(items)  # "- [Endly](…) - End to end test framework."
+        return led == len(items) or len(items) >= 3 and led >= 0.6 * len(items)  # "- [Endly](…) - End to end tests."
     return node.type == "paragraph" and _links_only(node)
 
 

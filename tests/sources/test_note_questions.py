@@ -177,3 +177,13 @@ def test_exercise_sub_headings_ask_about_their_problem() -> None:
 def test_a_generic_chinese_subject_is_replaced_by_the_topic() -> None:
     note = f"# 参数高效微调\n\n## 1.BitFit\n\n### 1.2 技术原理\n\n{ZH_BODY}\n"
     assert [s.instruction for s in extract(note)][-1] == "BitFit 的原理是什么？"
+
+
+@pytest.mark.parametrize(("heading", "expected"), [
+    ("## Audit Your Ruby Project For Any CVEs", "How do I audit my Ruby project for any CVEs?"),
+    ("## Grow your own digital garden", "How do I grow my own digital garden?"),
+    ("## Arrays and strings", "What are arrays and strings?"),  # a plural noun, no verb
+    ("## Map of the territory", "What is map of the territory?"),
+])
+def test_a_verb_the_word_lists_do_not_know_is_told_by_its_object(heading: str, expected: str) -> None:
+    assert question_for(heading, EN_BODY + " Ruby projects use it too.") == expected
